@@ -1,0 +1,6 @@
+// Package all imports every erpsync plugin package for its side effect of
+// registering components with Benthos. The erpsync binary imports this
+// package once, so a new plugin package needs one line here:
+//
+//	_ "github.com/erpsync/erpsync/plugins/<name>"
+package all
