@@ -23,5 +23,7 @@ func main() {
 		service.CLIOptSetProductName("erpsync"),
 		service.CLIOptSetVersion(version, date),
 		service.CLIOptSetDocumentationURL("https://github.com/erpsync/erpsync"),
+		service.CLIOptAddCommand(sandboxCommand()),
+		service.CLIOptAddCommand(demoCommand()),
 	)
 }

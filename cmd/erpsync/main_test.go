@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,6 +74,15 @@ func TestListInputsHasCoreComponents(t *testing.T) {
 }
 
 func TestTimeZoneDatabaseIsEmbedded(t *testing.T) {
+	// The container image has no zoneinfo: the binary must carry Go's own.
+	out, err := exec.Command("go", "tool", "nm", erpsyncBin).Output()
+	if err != nil {
+		t.Fatalf("go tool nm: %v", err)
+	}
+	if !strings.Contains(string(out), "time/tzdata.loadFromEmbeddedTZData") {
+		t.Fatal("the erpsync binary does not embed time/tzdata")
+	}
+
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "tz.yaml")
 	writeFile(t, cfg, `
@@ -77,22 +90,19 @@ input:
   generate:
     count: 1
     interval: ""
-    mapping: 'root = "2024-06-01 10:00:00".ts_parse("2006-01-02 15:04:05", "Asia/Shanghai").ts_unix()'
+    mapping: 'root = 1717207200.ts_tz("Asia/Shanghai").ts_format("2006-01-02 15:04:05")'
 output:
   stdout: {}
 logger:
   level: none
 `)
-	cmd := exec.Command(erpsyncBin, "run", cfg)
-	// An empty zoneinfo path proves the binary needs no system tz files.
-	cmd.Env = append(os.Environ(), "ZONEINFO=/nonexistent")
-	out, err := cmd.CombinedOutput()
+	got, err := run(t, "run", cfg)
 	if err != nil {
-		t.Fatalf("run: %v\n%s", err, out)
+		t.Fatalf("run: %v\n%s", err, got)
 	}
-	// 2024-06-01 10:00:00 in Shanghai is 02:00:00 UTC.
-	if got := strings.TrimSpace(string(out)); got != "1717207200" {
-		t.Fatalf("Asia/Shanghai parse gave %q, want 1717207200", got)
+	// 2024-06-01 02:00:00 UTC is 10:00 in Shanghai.
+	if strings.TrimSpace(got) != "2024-06-01 10:00:00" {
+		t.Fatalf("Asia/Shanghai time gave %q, want 2024-06-01 10:00:00", got)
 	}
 }
 
@@ -113,6 +123,124 @@ func TestLintRejectsBrokenConfig(t *testing.T) {
 	if !strings.Contains(out, "no_such_field") {
 		t.Fatalf("lint error does not name the bad field:\n%s", out)
 	}
+}
+
+func TestSandboxCommandServesSignedQuery(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, erpsyncBin, "sandbox", "--addr", "127.0.0.1:0", "--records", "50")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	var start struct {
+		URL         string                    `json:"url"`
+		Credentials map[string]map[string]any `json:"credentials"`
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading the sandbox's start line: %v", err)
+	}
+	if err := json.Unmarshal([]byte(line), &start); err != nil {
+		t.Fatalf("start line is not JSON: %v\n%s", err, line)
+	}
+	if !strings.HasPrefix(start.URL, "http://127.0.0.1:") {
+		t.Fatalf("unexpected url %q", start.URL)
+	}
+	for _, v := range []string{"jushuitan", "wdt", "xbb", "k3cloud", "kis"} {
+		if len(start.Credentials[v]) == 0 {
+			t.Errorf("start line has no credentials for %s", v)
+		}
+	}
+	resp, err := http.Get(start.URL + "/_sandbox/source/jushuitan_other_inout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var src struct {
+		Documents []struct {
+			ID string `json:"id"`
+		} `json:"documents"`
+	}
+	if err := json.Unmarshal(body, &src); err != nil || len(src.Documents) != 50 {
+		t.Fatalf("source truth: err=%v, %d documents, want 50\n%s", err, len(src.Documents), body)
+	}
+}
+
+// TestReadmeSandboxExample runs the README's signed Jushuitan query, as
+// written, against `erpsync sandbox --records 500`.
+func TestReadmeSandboxExample(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const marker = "<!-- readme-example: jushuitan-query -->\n```bash\n"
+	i := strings.Index(string(readme), marker)
+	if i < 0 {
+		t.Fatal("README has no jushuitan-query example")
+	}
+	script := string(readme[i+len(marker):])
+	script = script[:strings.Index(script, "```")]
+
+	url := startSandbox(t, "--records", "500")
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
+	cmd.Env = append(os.Environ(), "SANDBOX="+url)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("README example failed: %v\n%s", err, out)
+	}
+	var ans struct {
+		Code int    `json:"code"`
+		Msg  string `json:"msg"`
+		Data struct {
+			Datas   []map[string]any `json:"datas"`
+			HasNext bool             `json:"has_next"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(out, &ans); err != nil {
+		t.Fatalf("answer is not JSON: %v\n%s", err, out)
+	}
+	if ans.Code != 0 || len(ans.Data.Datas) == 0 {
+		t.Fatalf("signed query answered code %d %q with %d documents", ans.Code, ans.Msg, len(ans.Data.Datas))
+	}
+}
+
+// startSandbox runs `erpsync sandbox` on a free port and returns its URL.
+func startSandbox(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(erpsyncBin, append([]string{"sandbox", "--addr", "127.0.0.1:0"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading the sandbox's start line: %v", err)
+	}
+	var start struct {
+		URL string `json:"url"`
+	}
+	if err := json.Unmarshal([]byte(line), &start); err != nil || start.URL == "" {
+		t.Fatalf("start line is not {\"url\": ...}: %v\n%s", err, line)
+	}
+	return start.URL
 }
 
 func writeFile(t *testing.T, path, content string) {

@@ -113,11 +113,18 @@ func (e *Env) MaybeMutate(d *Dataset, inQuery func(*Doc) bool) string {
 	if !e.Chance(e.Faults().MutateRate) {
 		return ""
 	}
-	cands := d.Select(inQuery, nil)
-	if len(cands) == 0 {
+	d.mu.RLock()
+	var ids []string
+	for _, doc := range d.docs {
+		if inQuery == nil || inQuery(doc) {
+			ids = append(ids, doc.ID)
+		}
+	}
+	d.mu.RUnlock()
+	if len(ids) == 0 {
 		return ""
 	}
-	id := cands[e.IntN(len(cands))].ID
+	id := ids[e.IntN(len(ids))]
 	// Modified times are whole seconds, as the vendors render them.
 	d.Touch(id, e.Now().Truncate(time.Second))
 	return id

@@ -16,7 +16,16 @@ func HashUnit(seed uint64, parts ...string) float64 {
 		_, _ = h.Write([]byte{0})
 		_, _ = h.Write([]byte(p))
 	}
-	return float64(h.Sum64()>>11) / float64(1<<53)
+	// FNV alone barely changes its high bits when only the last characters
+	// of a key differ (sequential bill numbers); the splitmix64 finaliser
+	// spreads every input bit over the whole word.
+	x := h.Sum64()
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return float64(x>>11) / float64(1<<53)
 }
 
 // NewRand returns a generator determined by the seed and a stream name, so

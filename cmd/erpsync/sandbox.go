@@ -1,0 +1,137 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/erpsync/erpsync/sandbox"
+	"github.com/erpsync/erpsync/sandbox/core"
+)
+
+// credFlag binds one credential flag to a field of the sandbox options.
+type credFlag struct {
+	name, usage string
+	field       func(o *sandbox.Options) *string
+}
+
+var credFlags = []credFlag{
+	{"jst-app-key", "Jushuitan app_key", func(o *sandbox.Options) *string { return &o.Jushuitan.AppKey }},
+	{"jst-app-secret", "Jushuitan app_secret", func(o *sandbox.Options) *string { return &o.Jushuitan.AppSecret }},
+	{"jst-access-token", "Jushuitan access_token", func(o *sandbox.Options) *string { return &o.Jushuitan.AccessToken }},
+	{"jst-refresh-token", "Jushuitan refresh_token", func(o *sandbox.Options) *string { return &o.Jushuitan.RefreshToken }},
+	{"wdt-sid", "WDT sid", func(o *sandbox.Options) *string { return &o.WDT.SID }},
+	{"wdt-appkey", "WDT openapi2 appkey", func(o *sandbox.Options) *string { return &o.WDT.AppKey }},
+	{"wdt-appsecret", "WDT openapi2 appsecret", func(o *sandbox.Options) *string { return &o.WDT.AppSecret }},
+	{"qm-app-key", "Qimen app_key", func(o *sandbox.Options) *string { return &o.WDT.QimenAppKey }},
+	{"qm-app-secret", "Qimen app_secret", func(o *sandbox.Options) *string { return &o.WDT.QimenAppSecret }},
+	{"qm-target-app-key", "Qimen target_app_key", func(o *sandbox.Options) *string { return &o.WDT.QimenTargetAppKey }},
+	{"xbb-corpid", "XBB corpid", func(o *sandbox.Options) *string { return &o.XBB.Corpid }},
+	{"xbb-token", "XBB token", func(o *sandbox.Options) *string { return &o.XBB.Token }},
+	{"xbb-user-id", "XBB userId", func(o *sandbox.Options) *string { return &o.XBB.UserID }},
+	{"k3-acct-id", "K3Cloud acct_id (data centre)", func(o *sandbox.Options) *string { return &o.K3Cloud.AcctID }},
+	{"k3-username", "K3Cloud username", func(o *sandbox.Options) *string { return &o.K3Cloud.Username }},
+	{"k3-password", "K3Cloud password", func(o *sandbox.Options) *string { return &o.K3Cloud.Password }},
+	{"k3-app-id", "K3Cloud app_id", func(o *sandbox.Options) *string { return &o.K3Cloud.AppID }},
+	{"k3-app-secret", "K3Cloud app_secret", func(o *sandbox.Options) *string { return &o.K3Cloud.AppSecret }},
+	{"kis-client-id", "KIS client_id", func(o *sandbox.Options) *string { return &o.KIS.ClientID }},
+	{"kis-client-secret", "KIS client_secret", func(o *sandbox.Options) *string { return &o.KIS.ClientSecret }},
+	{"kis-auth-code", "KIS authorization code", func(o *sandbox.Options) *string { return &o.KIS.AuthCode }},
+}
+
+func sandboxCommand() *cli.Command {
+	def := sandbox.DefaultOptions()
+	flags := []cli.Flag{
+		&cli.StringFlag{Name: "addr", Value: sandbox.DefaultAddr, Usage: "address to listen on (port 0 picks a free one)"},
+		&cli.Uint64Flag{Name: "seed", Value: def.Seed, Usage: "seed of the generated data and of the fault dice"},
+		&cli.IntFlag{Name: "records", Value: def.Records, Usage: "documents per source dataset"},
+		&cli.StringFlag{Name: "limits", Value: "real", Usage: "vendor rate limits: real (as documented) or off"},
+		&cli.DurationFlag{Name: "latency", Usage: "base latency added to every call"},
+		&cli.DurationFlag{Name: "row-latency", Usage: "extra latency per written row"},
+		&cli.Float64Flag{Name: "error-rate", Usage: "share of calls answered with HTTP 5xx or an HTML gateway page"},
+		&cli.Float64Flag{Name: "timeout-rate", Usage: "share of calls whose answer never comes"},
+		&cli.DurationFlag{Name: "token-ttl", Usage: "lifetime of access tokens (0: the vendor's default)"},
+		&cli.DurationFlag{Name: "session-ttl", Usage: "lifetime of K3Cloud/KIS sessions (0: the default)"},
+		&cli.Float64Flag{Name: "mutate-rate", Usage: "chance per page served that a document in the queried range changes"},
+		&cli.Float64Flag{Name: "row-fail-rate", Usage: "share of written rows that fail validation"},
+	}
+	for _, cf := range credFlags {
+		flags = append(flags, &cli.StringFlag{Name: cf.name, Value: *cf.field(&def), Usage: cf.usage})
+	}
+	return &cli.Command{
+		Name:  "sandbox",
+		Usage: "Serve simulators of every vendor API (Jushuitan, WDT, Qimen, XBB, K3Cloud, KIS)",
+		Description: `Serves faithful simulators of the vendor APIs on one listener, at their real
+paths, so pipelines can be developed and tested without credentials. On start
+it prints one JSON line to stdout: {"url": ..., "credentials": {...}}.
+Faults can be changed at run time with POST /_sandbox/faults.`,
+		Flags: flags,
+		Action: func(c *cli.Context) error {
+			o, err := sandboxOptions(c)
+			if err != nil {
+				return err
+			}
+			sb, err := sandbox.Start(o)
+			if err != nil {
+				return err
+			}
+			defer sb.Close()
+			line, err := json.Marshal(struct {
+				URL         string         `json:"url"`
+				Credentials map[string]any `json:"credentials"`
+			}{sb.URL(), sb.Credentials()})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.App.Writer, string(line))
+
+			sig := make(chan os.Signal, 1)
+			signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+			defer signal.Stop(sig)
+			select {
+			case <-sig:
+			case <-c.Context.Done():
+			}
+			return nil
+		},
+	}
+}
+
+func sandboxOptions(c *cli.Context) (sandbox.Options, error) {
+	o := sandbox.DefaultOptions()
+	o.Addr = c.String("addr")
+	o.Seed = c.Uint64("seed")
+	o.Records = c.Int("records")
+	switch c.String("limits") {
+	case "real":
+		o.Limits = true
+	case "off":
+		o.Limits = false
+	default:
+		return o, fmt.Errorf("--limits must be real or off, got %q", c.String("limits"))
+	}
+	o.Latency = c.Duration("latency")
+	o.RowLatency = c.Duration("row-latency")
+	o.Faults = core.Faults{
+		ErrorRate:   c.Float64("error-rate"),
+		TimeoutRate: c.Float64("timeout-rate"),
+		TokenTTL:    core.Duration(c.Duration("token-ttl")),
+		SessionTTL:  core.Duration(c.Duration("session-ttl")),
+		MutateRate:  c.Float64("mutate-rate"),
+		RowFailRate: c.Float64("row-fail-rate"),
+	}
+	if err := o.Faults.Validate(); err != nil {
+		return o, err
+	}
+	if o.Records <= 0 {
+		return o, fmt.Errorf("--records must be positive, got %d", o.Records)
+	}
+	for _, cf := range credFlags {
+		*cf.field(&o) = c.String(cf.name)
+	}
+	return o, nil
+}

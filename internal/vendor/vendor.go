@@ -1,0 +1,112 @@
+// Package vendor holds the types every vendor client (plugins/jushuitan,
+// plugins/wdt, plugins/xbb, ...) shares with the poll engine: the classified
+// vendor error and the page of documents. It knows nothing of Benthos, so
+// clients stay usable and testable on their own.
+package vendor
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Kind classifies a failed call by what the caller should do about it.
+type Kind int
+
+const (
+	// Transient: 5xx, timeouts, resets, gateway pages. Retry with backoff.
+	Transient Kind = iota
+	// RateLimited: the vendor's rate-limit answer. Slow the shared limiter, then retry.
+	RateLimited
+	// Expired: token or session expired or lost. Refresh credentials, then retry once.
+	Expired
+	// Permanent: bad signature, no permission, bad parameters. Stop; retrying cannot help.
+	Permanent
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Transient:
+		return "transient"
+	case RateLimited:
+		return "rate limited"
+	case Expired:
+		return "credentials expired"
+	case Permanent:
+		return "permanent"
+	}
+	return fmt.Sprintf("kind(%d)", int(k))
+}
+
+// Error is a failed vendor call. Its message names the vendor, the
+// interface, the vendor's code and message, and never a secret.
+type Error struct {
+	Vendor    string // "jushuitan", "wdt", "xbb", "k3cloud", "kis"
+	Interface string // path or method name
+	Code      string // the vendor's code; "" for transport failures
+	Msg       string // the vendor's message, or a transport description
+	Status    int    // HTTP status when the transport failed, else 0
+	Kind      Kind
+	// RetryAfter is how long the vendor asks the caller to wait (0: caller's backoff).
+	RetryAfter time.Duration
+	// Err is the underlying transport error, if any.
+	Err error
+}
+
+func (e *Error) Error() string {
+	s := e.Vendor + ": " + e.Interface + ": "
+	switch {
+	case e.Code != "":
+		s += "code " + e.Code + " " + e.Msg
+	case e.Status != 0:
+		s += fmt.Sprintf("HTTP %d %s", e.Status, e.Msg)
+	default:
+		s += e.Msg
+	}
+	if e.Err != nil && e.Msg == "" {
+		s += e.Err.Error()
+	}
+	return s + " (" + e.Kind.String() + ")"
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// KindOf returns the kind of a vendor error, Transient for context-free
+// network errors, and Permanent for anything else that is not a vendor error.
+func KindOf(err error) Kind {
+	var ve *Error
+	if errors.As(err, &ve) {
+		return ve.Kind
+	}
+	return Permanent
+}
+
+// Document is one document read from a vendor.
+type Document struct {
+	// ID is the document's id as reported in metadata source_id.
+	ID string
+	// Modified is the document's modified (or update / create) time; zero if the API has none.
+	Modified time.Time
+	// Raw is the document's JSON exactly as the vendor sent it.
+	Raw json.RawMessage
+}
+
+// Page is one page of a list interface.
+type Page struct {
+	Docs []Document
+	// More is true when the vendor says (or its convention implies) that another page follows.
+	More bool
+	// Total is the vendor's total count of matching documents, or -1 when it gives none.
+	Total int
+}
+
+// Snippet shortens a response body for an error message.
+func Snippet(b []byte) string {
+	const max = 200
+	if len(b) > max {
+		return strings.ToValidUTF8(string(b[:max]), "") + "..."
+	}
+	return strings.ToValidUTF8(string(b), "?")
+}

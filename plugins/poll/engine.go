@@ -1,0 +1,488 @@
+package poll
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/redpanda-data/benthos/v4/public/bloblang"
+	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/erpsync/erpsync/internal/vendor"
+)
+
+// Fetcher reads one page of a vendor list interface. Vendor clients
+// implement it (plugins/jushuitan, plugins/wdt, plugins/xbb).
+type Fetcher interface {
+	// FetchPage reads page (0-based) of api with the business params built
+	// by the user's mapping; the client adds its paging fields. Errors are
+	// *vendor.Error values classified by vendor.Kind.
+	FetchPage(ctx context.Context, api string, params map[string]any, page, pageSize int) (vendor.Page, error)
+}
+
+// Refresher is implemented by clients that can renew credentials when a
+// call fails with vendor.Expired.
+type Refresher interface {
+	Refresh(ctx context.Context) error
+}
+
+// Options configure an Engine.
+type Options struct {
+	Vendor string
+	API    string
+	// Params builds the business parameters of one request; nil sends none.
+	Params *bloblang.Executor
+	// Window is nil for full reads (master data).
+	Window           *WindowConfig
+	PageSize         int
+	PollInterval     time.Duration
+	StopWhenCaughtUp bool
+	CheckpointCache  string
+	CheckpointKey    string
+	RateLimit        string
+	Timeout          time.Duration
+	MaxRetries       int
+	BackoffInitial   time.Duration
+	BackoffMax       time.Duration
+	// MaxPages guards against a vendor that never says "no more pages".
+	MaxPages int
+	// Now overrides the clock (tests).
+	Now func() time.Time
+}
+
+// Engine is a service.BatchInput over a Fetcher. Wrap it with
+// service.AutoRetryNacksBatched so nacked batches are redelivered; the
+// checkpoint only moves when they finally are.
+type Engine struct {
+	f    Fetcher
+	o    Options
+	mgr  *service.Resources
+	log  *service.Logger
+	now  func() time.Time
+	trk  *tracker
+	pace *pacer
+
+	storeMu sync.Mutex
+
+	// read-side state, touched only by ReadBatch (Benthos calls it from one goroutine)
+	prevEnd time.Time
+	cur     *cursor
+	// seen holds the modified time of documents already emitted whose
+	// modified time is inside the current window or its overlap; a document
+	// read again unchanged (keyset boundaries, lookback) is not re-emitted.
+	seen     map[string]time.Time
+	fullDone bool
+	fatal    error
+}
+
+type cursor struct {
+	win    Window // zero for full reads
+	full   bool
+	qStart time.Time // the window start as narrowed by keyset paging
+	page   int
+	pages  int // requests made for this window
+	state  *winState
+}
+
+// New builds an engine.
+func New(f Fetcher, o Options, mgr *service.Resources) *Engine {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.MaxPages <= 0 {
+		o.MaxPages = 10000
+	}
+	if o.BackoffInitial <= 0 {
+		o.BackoffInitial = time.Second
+	}
+	if o.BackoffMax < o.BackoffInitial {
+		o.BackoffMax = 30 * time.Second
+	}
+	key := o.RateLimit
+	if key == "" {
+		key = o.Vendor + ":" + o.API
+	}
+	return &Engine{
+		f: f, o: o, mgr: mgr, log: mgr.Logger(), now: o.Now,
+		trk: newTracker(), pace: sharedPacer(key), seen: map[string]time.Time{},
+	}
+}
+
+// Connect loads the checkpoint.
+func (e *Engine) Connect(ctx context.Context) error {
+	if e.o.Window == nil {
+		return nil
+	}
+	cp, has, err := e.loadCheckpoint(ctx)
+	if err != nil {
+		return err
+	}
+	e.prevEnd = ResumePoint(*e.o.Window, cp, has)
+	if has {
+		e.log.Infof("%s %s: resuming from checkpoint %s (re-reading %s before it)", e.o.Vendor, e.o.API, cp.Format(time.RFC3339), e.o.Window.Lookback)
+	} else {
+		e.log.Infof("%s %s: no checkpoint, starting at %s", e.o.Vendor, e.o.API, e.prevEnd.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// ReadBatch returns the documents of the next non-empty page.
+func (e *Engine) ReadBatch(ctx context.Context) (service.MessageBatch, service.AckFunc, error) {
+	for {
+		if e.fatal != nil {
+			return nil, nil, service.ErrEndOfInput
+		}
+		if e.cur == nil {
+			ok, err := e.nextCursor(ctx)
+			if err != nil {
+				return nil, nil, err
+			}
+			if !ok {
+				return nil, nil, service.ErrEndOfInput
+			}
+		}
+		c := e.cur
+		params, err := e.params(c)
+		if err != nil {
+			e.fatal = fmt.Errorf("%s %s: params mapping: %w", e.o.Vendor, e.o.API, err)
+			e.log.Errorf("%v; stopping the input", e.fatal)
+			return nil, nil, service.ErrEndOfInput
+		}
+		if c.pages >= e.o.MaxPages {
+			e.fatal = fmt.Errorf("%s %s: more than %d pages in one window: the vendor never reported the last page; narrow window.max_span", e.o.Vendor, e.o.API, e.o.MaxPages)
+			e.log.Errorf("%v; stopping the input", e.fatal)
+			return nil, nil, service.ErrEndOfInput
+		}
+		page, err := e.fetch(ctx, params, c.page)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
+			if vendor.KindOf(err) == vendor.Permanent {
+				e.fatal = err
+				e.log.Errorf("%v; stopping the input", err)
+				return nil, nil, service.ErrEndOfInput
+			}
+			// The cursor is kept: the next ReadBatch retries the same page.
+			return nil, nil, err
+		}
+		c.pages++
+		batch := e.messages(c, page)
+		e.advance(c, page)
+		if len(batch) == 0 {
+			if e.cur == nil {
+				e.windowRead(ctx, c)
+			}
+			continue
+		}
+		e.trk.emitted(c.state)
+		if e.cur == nil {
+			e.windowRead(ctx, c)
+		}
+		st := c.state
+		return batch, func(ctx context.Context, err error) error {
+			if err != nil {
+				// Only reached without the auto-retry wrapper: keep the
+				// checkpoint where it is; the documents are re-read after a restart.
+				return nil
+			}
+			if cp, ok := e.trk.acked(st); ok {
+				e.storeCheckpoint(ctx, cp, c.full)
+			}
+			return nil
+		}, nil
+	}
+}
+
+func (e *Engine) windowRead(ctx context.Context, c *cursor) {
+	if cp, ok := e.trk.finished(c.state); ok {
+		e.storeCheckpoint(ctx, cp, c.full)
+	}
+}
+
+// nextCursor plans the next window or full read. ok=false ends the input.
+func (e *Engine) nextCursor(ctx context.Context) (bool, error) {
+	for {
+		if e.o.Window == nil {
+			if e.fullDone {
+				if e.o.StopWhenCaughtUp {
+					return false, e.trk.waitIdle(ctx)
+				}
+				if err := sleepCtx(ctx, e.o.PollInterval); err != nil {
+					return false, err
+				}
+			}
+			e.fullDone = true
+			e.cur = &cursor{full: true, state: e.trk.add(e.now())}
+			return true, nil
+		}
+		w, ok := NextWindow(*e.o.Window, e.prevEnd, e.now())
+		if ok {
+			e.prevEnd = w.End
+			e.cur = &cursor{win: w, qStart: w.Start, state: e.trk.add(w.End)}
+			for id, m := range e.seen {
+				if m.Before(w.Start) {
+					delete(e.seen, id)
+				}
+			}
+			return true, nil
+		}
+		if e.o.StopWhenCaughtUp {
+			if err := e.trk.waitIdle(ctx); err != nil {
+				return false, err
+			}
+			e.log.Infof("%s %s: caught up at %s", e.o.Vendor, e.o.API, e.prevEnd.Format(time.RFC3339))
+			return false, nil
+		}
+		if err := sleepCtx(ctx, e.o.PollInterval); err != nil {
+			return false, err
+		}
+	}
+}
+
+// advance moves the cursor past page; it clears e.cur when the window is read.
+func (e *Engine) advance(c *cursor, page vendor.Page) {
+	if !page.More || len(page.Docs) == 0 {
+		e.cur = nil
+		return
+	}
+	if !c.full {
+		newest := time.Time{}
+		for _, d := range page.Docs {
+			if d.Modified.IsZero() {
+				newest = time.Time{}
+				break
+			}
+			if d.Modified.After(newest) {
+				newest = d.Modified
+			}
+		}
+		if !newest.IsZero() && newest.After(c.qStart) && !newest.After(c.win.End) {
+			c.qStart = newest
+			c.page = 0
+			return
+		}
+	}
+	c.page++
+}
+
+func (e *Engine) params(c *cursor) (map[string]any, error) {
+	if e.o.Params == nil {
+		return map[string]any{}, nil
+	}
+	msg := service.NewMessage(nil)
+	if !c.full {
+		msg.MetaSetMut("window_start", c.qStart.In(shanghai))
+		msg.MetaSetMut("window_end", c.win.End.In(shanghai))
+	}
+	msg.MetaSetMut("page", c.page)
+	res, err := msg.BloblangQuery(e.o.Params)
+	if err != nil {
+		return nil, err
+	}
+	if res == nil {
+		return map[string]any{}, nil
+	}
+	v, err := res.AsStructured()
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("must produce an object, got %T", v)
+	}
+	return m, nil
+}
+
+func (e *Engine) messages(c *cursor, page vendor.Page) service.MessageBatch {
+	batch := make(service.MessageBatch, 0, len(page.Docs))
+	for _, d := range page.Docs {
+		if !c.full && !d.Modified.IsZero() {
+			if prev, ok := e.seen[d.ID]; ok && prev.Equal(d.Modified) {
+				continue
+			}
+			e.seen[d.ID] = d.Modified
+		}
+		m := service.NewMessage(d.Raw)
+		m.MetaSetMut("source_vendor", e.o.Vendor)
+		m.MetaSetMut("source_api", e.o.API)
+		m.MetaSetMut("source_id", d.ID)
+		if !d.Modified.IsZero() {
+			m.MetaSetMut("source_modified", d.Modified.In(shanghai))
+		}
+		if !c.full {
+			m.MetaSetMut("window_start", c.win.Start.In(shanghai))
+			m.MetaSetMut("window_end", c.win.End.In(shanghai))
+		}
+		m.MetaSetMut("page", c.pages)
+		batch = append(batch, m)
+	}
+	return batch
+}
+
+// fetch reads one page, retrying transient and rate-limited failures with
+// backoff and refreshing expired credentials once.
+func (e *Engine) fetch(ctx context.Context, params map[string]any, page int) (vendor.Page, error) {
+	backoff := e.o.BackoffInitial
+	refreshed := false
+	for attempt := 0; ; attempt++ {
+		if err := e.waitTurn(ctx); err != nil {
+			return vendor.Page{}, err
+		}
+		rctx, cancel := ctx, context.CancelFunc(func() {})
+		if e.o.Timeout > 0 {
+			rctx, cancel = context.WithTimeout(ctx, e.o.Timeout)
+		}
+		p, err := e.f.FetchPage(rctx, e.o.API, params, page, e.o.PageSize)
+		cancel()
+		if err == nil {
+			return p, nil
+		}
+		if ctx.Err() != nil {
+			return vendor.Page{}, ctx.Err()
+		}
+		var ve *vendor.Error
+		if !errors.As(err, &ve) {
+			// A timeout of our own request context, or a client bug: treat as transient.
+			ve = &vendor.Error{Vendor: e.o.Vendor, Interface: e.o.API, Msg: err.Error(), Kind: vendor.Transient, Err: err}
+		}
+		wait := backoff
+		switch ve.Kind {
+		case vendor.Permanent:
+			return vendor.Page{}, ve
+		case vendor.Expired:
+			r, ok := e.f.(Refresher)
+			if !ok || refreshed {
+				return vendor.Page{}, &vendor.Error{Vendor: ve.Vendor, Interface: ve.Interface, Code: ve.Code, Msg: ve.Msg + ": credentials could not be renewed", Kind: vendor.Permanent, Err: ve}
+			}
+			refreshed = true
+			if rerr := r.Refresh(ctx); rerr != nil {
+				return vendor.Page{}, rerr
+			}
+			e.log.Infof("%s %s: credentials renewed after code %s", e.o.Vendor, e.o.API, ve.Code)
+			continue
+		case vendor.RateLimited:
+			if ve.RetryAfter > 0 {
+				wait = ve.RetryAfter
+			}
+			// Every stream sharing the rate limit waits, not only this one.
+			e.pace.pause(e.now().Add(wait))
+		}
+		if attempt >= e.o.MaxRetries {
+			return vendor.Page{}, fmt.Errorf("%w (gave up after %d attempts)", ve, attempt+1)
+		}
+		e.log.Warnf("%v; retrying in %s", ve, wait)
+		if err := sleepCtx(ctx, wait); err != nil {
+			return vendor.Page{}, err
+		}
+		if backoff *= 2; backoff > e.o.BackoffMax {
+			backoff = e.o.BackoffMax
+		}
+	}
+}
+
+// waitTurn honours a pause set by a rate-limit answer and the rate_limit resource.
+func (e *Engine) waitTurn(ctx context.Context) error {
+	if err := e.pace.wait(ctx, e.now); err != nil {
+		return err
+	}
+	if e.o.RateLimit == "" {
+		return nil
+	}
+	for {
+		var d time.Duration
+		var aerr error
+		if err := e.mgr.AccessRateLimit(ctx, e.o.RateLimit, func(rl service.RateLimit) {
+			d, aerr = rl.Access(ctx)
+		}); err != nil {
+			return fmt.Errorf("rate_limit %q: %w", e.o.RateLimit, err)
+		}
+		if aerr != nil {
+			return aerr
+		}
+		if d <= 0 {
+			return nil
+		}
+		if err := sleepCtx(ctx, d); err != nil {
+			return err
+		}
+	}
+}
+
+func (e *Engine) loadCheckpoint(ctx context.Context) (time.Time, bool, error) {
+	if e.o.CheckpointCache == "" {
+		return time.Time{}, false, nil
+	}
+	var (
+		raw  []byte
+		gerr error
+	)
+	if err := e.mgr.AccessCache(ctx, e.o.CheckpointCache, func(c service.Cache) {
+		raw, gerr = c.Get(ctx, e.o.CheckpointKey)
+	}); err != nil {
+		return time.Time{}, false, fmt.Errorf("checkpoint cache %q: %w", e.o.CheckpointCache, err)
+	}
+	if errors.Is(gerr, service.ErrKeyNotFound) {
+		return time.Time{}, false, nil
+	}
+	if gerr != nil {
+		return time.Time{}, false, fmt.Errorf("reading checkpoint %q: %w", e.o.CheckpointKey, gerr)
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(raw))
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("checkpoint %q holds %q, not an RFC 3339 time: %w", e.o.CheckpointKey, raw, err)
+	}
+	return t, true, nil
+}
+
+// storeCheckpoint writes the checkpoint after the acknowledgements that
+// allowed it. A failed write is logged; the next advance writes again.
+func (e *Engine) storeCheckpoint(ctx context.Context, cp time.Time, full bool) {
+	if e.o.CheckpointCache == "" || full {
+		return
+	}
+	e.storeMu.Lock()
+	defer e.storeMu.Unlock()
+	val := []byte(cp.UTC().Format(time.RFC3339Nano))
+	var serr error
+	if err := e.mgr.AccessCache(ctx, e.o.CheckpointCache, func(c service.Cache) {
+		serr = c.Set(ctx, e.o.CheckpointKey, val, nil)
+	}); err != nil {
+		serr = err
+	}
+	if serr != nil {
+		e.log.Errorf("%s %s: storing checkpoint %s: %v", e.o.Vendor, e.o.API, val, serr)
+		return
+	}
+	e.log.Debugf("%s %s: checkpoint %s", e.o.Vendor, e.o.API, val)
+}
+
+// Close has nothing to release: requests end with their contexts.
+func (e *Engine) Close(ctx context.Context) error { return nil }
+
+// Err is the error that stopped the input, if any.
+func (e *Engine) Err() error { return e.fatal }
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+var shanghai = func() *time.Location {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		return time.FixedZone("CST", 8*3600)
+	}
+	return loc
+}()

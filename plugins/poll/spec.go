@@ -1,0 +1,202 @@
+package poll
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redpanda-data/benthos/v4/public/service"
+)
+
+// Field names of the poll engine contract; they are part of the user
+// contract of every polling input.
+const (
+	FieldAPI              = "api"
+	FieldParams           = "params"
+	FieldWindow           = "window"
+	FieldWindowStart      = "start"
+	FieldWindowMaxSpan    = "max_span"
+	FieldWindowLookback   = "lookback"
+	FieldWindowLag        = "lag"
+	FieldPageSize         = "page_size"
+	FieldPollInterval     = "poll_interval"
+	FieldStopWhenCaughtUp = "stop_when_caught_up"
+	FieldCheckpoint       = "checkpoint"
+	FieldCheckpointCache  = "cache"
+	FieldCheckpointKey    = "key"
+	FieldRateLimit        = "rate_limit"
+	FieldTimeout          = "timeout"
+	FieldMaxRetries       = "max_retries"
+	FieldBackoff          = "backoff"
+	FieldBackoffInitial   = "initial_interval"
+	FieldBackoffMax       = "max_interval"
+	FieldMaxPages         = "max_pages"
+)
+
+// VendorLimits describe what a vendor allows, for defaults and lint.
+type VendorLimits struct {
+	// MaxSpan is the longest window the vendor accepts (0: none documented).
+	MaxSpan time.Duration
+	// DefaultSpan is the default window.max_span (the vendor maximum when 0).
+	DefaultSpan time.Duration
+	// MaxPageSize is the vendor's page-size maximum (0: none documented).
+	MaxPageSize int
+}
+
+// Fields returns the engine's config fields. apiDoc and paramsDoc describe
+// the vendor's api and params; example values make the docs runnable.
+func Fields(apiDoc, paramsDoc string, lim VendorLimits) []*service.ConfigField {
+	span := lim.DefaultSpan
+	if span == 0 {
+		span = lim.MaxSpan
+	}
+	if span == 0 {
+		span = 24 * time.Hour
+	}
+	pageDoc := "Documents per page; 0 uses the vendor's default."
+	if lim.MaxPageSize > 0 {
+		pageDoc += fmt.Sprintf(" The vendor allows at most %d.", lim.MaxPageSize)
+	}
+	spanDoc := "Longest window one request may cover."
+	if lim.MaxSpan > 0 {
+		spanDoc += fmt.Sprintf(" The vendor allows at most %s.", lim.MaxSpan)
+	}
+	return []*service.ConfigField{
+		service.NewStringField(FieldAPI).Description(apiDoc),
+		service.NewBloblangField(FieldParams).
+			Description(paramsDoc + " The mapping sees metadata `window_start` and `window_end` (timestamps in Asia/Shanghai; absent in full reads) and `page` (0-based); the input adds the vendor's paging fields itself.").
+			Optional(),
+		service.NewObjectField(FieldWindow,
+			service.NewStringField(FieldWindowStart).
+				Description("Where the first run begins (RFC 3339), used when no checkpoint exists. Empty: `max_span` before now.").
+				Default(""),
+			service.NewDurationField(FieldWindowMaxSpan).Description(spanDoc).Default(span.String()),
+			service.NewDurationField(FieldWindowLookback).
+				Description("Overlap re-read before the checkpoint (and before each previous window end), for rows that appear late with an older modified time.").
+				Default("10m"),
+			service.NewDurationField(FieldWindowLag).
+				Description("How far behind now a window closes, so rows still being written are read in the next window.").
+				Default("1m"),
+		).Description("Incremental reads by modified time. Omit it for full reads (master data such as shops): the whole list is read each poll.").Optional(),
+		service.NewIntField(FieldPageSize).Description(pageDoc).Default(0),
+		service.NewDurationField(FieldPollInterval).Description("Wait between polls once caught up.").Default("1m"),
+		service.NewBoolField(FieldStopWhenCaughtUp).
+			Description("End the input once the newest window (or the one full read) is read and every message acknowledged, so cron-style and backfill runs exit by themselves.").
+			Default(false),
+		service.NewObjectField(FieldCheckpoint,
+			service.NewStringField(FieldCheckpointCache).Description("Name of the cache resource holding the checkpoint; empty keeps none (every start begins at `window.start`).").Default(""),
+			service.NewStringField(FieldCheckpointKey).Description("Key of the checkpoint in the cache; give every stream its own.").Default(""),
+		).Description("Where the checkpoint (the end of the last fully acknowledged window) is stored, after the acknowledgements."),
+		service.NewStringField(FieldRateLimit).
+			Description("Name of a rate_limit resource shared by every stream on this vendor account. A rate-limit answer from the vendor pauses every stream sharing it.").
+			Default(""),
+		service.NewDurationField(FieldTimeout).Description("Timeout of one request.").Default("30s"),
+		service.NewIntField(FieldMaxRetries).Description("Retries of one request after transient or rate-limit failures before the read is reported as failed (and retried later from the same page).").Default(5),
+		service.NewObjectField(FieldBackoff,
+			service.NewDurationField(FieldBackoffInitial).Description("First wait before a retry.").Default("1s"),
+			service.NewDurationField(FieldBackoffMax).Description("Longest wait between retries.").Default("30s"),
+		).Description("Exponential backoff between retries.").Advanced(),
+		service.NewIntField(FieldMaxPages).Description("Guard against a vendor that never reports the last page: most requests for one window.").Default(10000).Advanced(),
+	}
+}
+
+// ParseOptions reads the engine's fields.
+func ParseOptions(conf *service.ParsedConfig, vendorName string, lim VendorLimits) (Options, error) {
+	o := Options{Vendor: vendorName}
+	var err error
+	if o.API, err = conf.FieldString(FieldAPI); err != nil {
+		return o, err
+	}
+	if strings.TrimSpace(o.API) == "" {
+		return o, fmt.Errorf("%s: field api must name the vendor interface", vendorName)
+	}
+	if conf.Contains(FieldParams) {
+		if o.Params, err = conf.FieldBloblang(FieldParams); err != nil {
+			return o, err
+		}
+	}
+	if conf.Contains(FieldWindow) {
+		w := &WindowConfig{}
+		if w.MaxSpan, err = conf.FieldDuration(FieldWindow, FieldWindowMaxSpan); err != nil {
+			return o, err
+		}
+		if w.Lookback, err = conf.FieldDuration(FieldWindow, FieldWindowLookback); err != nil {
+			return o, err
+		}
+		if w.Lag, err = conf.FieldDuration(FieldWindow, FieldWindowLag); err != nil {
+			return o, err
+		}
+		start, err := conf.FieldString(FieldWindow, FieldWindowStart)
+		if err != nil {
+			return o, err
+		}
+		if start == "" {
+			w.Start = time.Now().Add(-w.MaxSpan).Truncate(time.Second)
+		} else if w.Start, err = time.Parse(time.RFC3339, start); err != nil {
+			return o, fmt.Errorf("%s: window.start %q is not an RFC 3339 time (e.g. 2024-06-01T00:00:00+08:00): %w", vendorName, start, err)
+		}
+		if err := w.Validate(lim.MaxSpan); err != nil {
+			return o, fmt.Errorf("%s %s: %w", vendorName, o.API, err)
+		}
+		o.Window = w
+	}
+	if o.PageSize, err = conf.FieldInt(FieldPageSize); err != nil {
+		return o, err
+	}
+	if o.PageSize < 0 || (lim.MaxPageSize > 0 && o.PageSize > lim.MaxPageSize) {
+		return o, fmt.Errorf("%s %s: page_size %d is outside 0..%d", vendorName, o.API, o.PageSize, lim.MaxPageSize)
+	}
+	if o.PollInterval, err = conf.FieldDuration(FieldPollInterval); err != nil {
+		return o, err
+	}
+	if o.StopWhenCaughtUp, err = conf.FieldBool(FieldStopWhenCaughtUp); err != nil {
+		return o, err
+	}
+	if o.CheckpointCache, err = conf.FieldString(FieldCheckpoint, FieldCheckpointCache); err != nil {
+		return o, err
+	}
+	if o.CheckpointKey, err = conf.FieldString(FieldCheckpoint, FieldCheckpointKey); err != nil {
+		return o, err
+	}
+	if o.CheckpointKey == "" {
+		o.CheckpointKey = vendorName + ":" + o.API
+	}
+	if o.RateLimit, err = conf.FieldString(FieldRateLimit); err != nil {
+		return o, err
+	}
+	if o.Timeout, err = conf.FieldDuration(FieldTimeout); err != nil {
+		return o, err
+	}
+	if o.MaxRetries, err = conf.FieldInt(FieldMaxRetries); err != nil {
+		return o, err
+	}
+	if o.BackoffInitial, err = conf.FieldDuration(FieldBackoff, FieldBackoffInitial); err != nil {
+		return o, err
+	}
+	if o.BackoffMax, err = conf.FieldDuration(FieldBackoff, FieldBackoffMax); err != nil {
+		return o, err
+	}
+	if o.MaxPages, err = conf.FieldInt(FieldMaxPages); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// LintRules returns a Bloblang lint rule catching an impossible window
+// (max_span above the vendor maximum, lookback not shorter than max_span)
+// at `erpsync lint` time.
+func LintRules(vendorName string, lim VendorLimits) string {
+	rule := `
+let span = if this.window.max_span != null { this.window.max_span.parse_duration() } else { 0 }
+let lookback = if this.window.lookback != null { this.window.lookback.parse_duration() } else { 600000000000 }
+root = []
+`
+	if lim.MaxSpan > 0 {
+		rule += fmt.Sprintf(`root = if $span > %d { root.append("%s: window.max_span %%s is above the vendor maximum %s".format(this.window.max_span)) } else { root }
+`, int64(lim.MaxSpan), vendorName, lim.MaxSpan)
+	}
+	rule += fmt.Sprintf(`root = if this.window != null && $span > 0 && $lookback >= $span { root.append("%s: window.lookback must be shorter than window.max_span") } else { root }
+root = if this.page_size != null && this.page_size > %d && %d > 0 { root.append("%s: page_size %%d is above the vendor maximum %d".format(this.page_size)) } else { root }
+`, vendorName, lim.MaxPageSize, lim.MaxPageSize, vendorName, lim.MaxPageSize)
+	return rule
+}

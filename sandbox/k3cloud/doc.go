@@ -1,0 +1,89 @@
+// Package k3cloud simulates the 金蝶云星空 (Kingdee K3Cloud) WebAPI, the
+// target the erpsync outputs write to. It follows the contract in
+// docs/vendors/k3cloud.md; facts marked [I] there are implemented in one
+// place (config.go) so they can be corrected.
+//
+// # Paths
+//
+// Everything under /k3cloud/ and /K3Cloud/ (wrapped with Env.Wrap, so the
+// error and timeout faults apply, including "the write lands, the answer is
+// lost"). The last path segment names the call, case-insensitively:
+//
+//	Kingdee.BOS.WebApi.ServicesStub.AuthService.{ValidateUser,LoginBySign,LoginByAppSecret,Logout}.common.kdsvc
+//	Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.{Save,BatchSave,Submit,Audit,UnAudit,View,ExecuteBillQuery,BillQuery}.common.kdsvc
+//	Kingdee.BOS.ServiceFacade.ServicesStub.Account.AccountService.GetDataCenterList.common.kdsvc (no login)
+//
+// Delete, Draft, Push, ExcuteOperation and Allocate exist but answer MsgCode 4
+// (not simulated). Bodies may be named ({"formid","data"}), positional
+// ({"parameters":[formid, data]}) or the legacy ApiClient shape; data may be
+// an object or JSON text. Introspection (not wrapped):
+// GET /_sandbox/k3cloud/{FormId} answers {"documents":[core.TargetDoc...]}.
+//
+// # Authentication and sessions
+//
+// A known live session id (cookie kdservice-sessionid or ASP.NET_SessionId,
+// header kdservice-sessionid or SID) is accepted without checking any
+// signature, as observed. Otherwise the mode-A HMAC headers are verified
+// (Config.StrictSignature: X-Api-Signature over the string to sign with the
+// key derived from the AppID, X-Kd-Signature with the plain AppSecret,
+// timestamp in seconds or milliseconds within Config.SignatureWindow); if they
+// pass, a new session is opened silently and its cookies returned. With no
+// valid session and no valid signature the answer is the session-lost
+// envelope (MsgCode 1), wrapped in [[...]] for ExecuteBillQuery; an AppData
+// naming another data centre gets HTTP 500 "Fail to verify thirty passport."
+// LoginBySign, LoginByAppSecret and ValidateUser answer a LoginResult
+// (LoginResultType 1 with KDSVCSessionId and cookies, 0 wrong password, -1
+// other failures). Sessions expire after the session_ttl fault, or
+// Config.SessionTTL when it is 0, of idleness. Requests of one session are
+// served one at a time for the whole request (row latency included);
+// different sessions run concurrently.
+//
+// # Forms
+//
+// Writable: BD_Customer (FCUSTID; FNumber unique per use-organisation),
+// BD_MATERIAL (FMATERIALID; seeded from core.Catalog, FNumber = SKU id) and
+// STK_MISCELLANEOUS (FID; FBillNo unique). Read-only seeded base data:
+// BD_STOCK, BD_Supplier, BD_Department, ORG_Organizations, BD_UNIT,
+// BD_Currency (PRE001...), BOS_BillType (QTRKD01_SYS), BD_StockStatus
+// (KCZT01_SYS), BOS_ASSISTANTDATA_DETAIL (customer types KHLB001_SYS...).
+// Form ids and field keys are case-insensitive. Seeded documents are audited
+// (status C) with writes 0; the introspection endpoint lists every document
+// of a form, so target forms show only what clients wrote and base-data forms
+// also show their seed.
+//
+// Save/BatchSave give every document its own result (SuccessEntitys /
+// Errors by DIndex); top-level IsSuccess is false (ErrorCode 500, MsgCode of
+// the first failure) when any failed. Duplicates answer MsgCode 11 with
+// "违反字段唯一性要求：编码唯一。[<no>]在当前系统中已经被使用。". A row whose
+// number env.RowFails(FormId+":"+number) selects fails with MsgCode 11 (rows
+// without a number, auto-numbered, never do). A non-zero FID/FCUSTID updates
+// (NeedUpDateFields, IsDeleteEntry honoured; writes counts it); created (A)
+// and re-audit (D) documents only. IsAutoSubmitAndAudit audits at once.
+// References resolve by FNumber (or an internal id); unknown ones are dropped
+// (so a required one reads as missing, MsgCode 11) or, with
+// IsVerifyBaseDataField, rejected with MsgCode 9. A document written by
+// another request in flight answers MsgCode 13 (network control). Submit
+// (A/D -> B), Audit (B -> C) and UnAudit (C -> D) answer MsgCode 12 otherwise.
+//
+// ExecuteBillQuery projects FieldKeys (header and entry keys, FEntity_FEntryID,
+// FRef.FNumber / FRef.FName; one row per entry row when an entry key is used),
+// filters with the SQL-like FilterString (or its array form), orders by
+// OrderString and pages with StartRow / Limit (at most Config.MaxQueryLimit
+// rows per call, silently capped). Errors: MsgCode 4 unknown form or bad
+// filter, 8 empty FieldKeys, 9 unknown field key, each wrapped in [[...]].
+//
+// # Stats
+//
+// Vendor "k3cloud"; iface is the method name ("BatchSave",
+// "ExecuteBillQuery", "LoginBySign", "GetDataCenterList"), or the request
+// path for unknown paths. Codes: "0" when IsSuccess is true (or a query
+// answered rows), "MsgCode <n>" otherwise; logins record
+// "LoginResultType <n>"; transport answers "http_404", "http_405",
+// "http_500" (unknown data centre), plus the Env.Wrap fault codes.
+//
+// # Rate limit
+//
+// No figure is published. When the sandbox enforces limits, each identity
+// (user) may make Config.CallLimit calls (default 20 per second, token
+// bucket) to DynamicFormService; beyond it the answer is MsgCode 14.
+package k3cloud

@@ -1,0 +1,53 @@
+// Package xbb simulates the 销帮帮 (XiaoBangBang, XBB) CRM open API "pro v2"
+// for one company, as described in /work/shared/docs/vendors/xbb.md. Clients
+// in plugins/xbb are tested against it; it never imports them.
+//
+// # Interfaces
+//
+// Every path under /pro/v2/api/ is a signed JSON POST:
+//
+//   - product/list pages the product dataset "xbb_products" (Doc.ID is the
+//     dataId as a decimal string) with conditions on updateTime, addTime,
+//     serialNo and the other product form fields (equal, greaterequal,
+//     lessequal; time values in Unix seconds), ordered by updateTime then
+//     dataId, page from 1, pageSize at most 100.
+//   - form/get answers the product form's explainList (formId required).
+//   - form/list lists the product form.
+//   - customer/list, contract/list, opportunity/list, communicate/list,
+//     user/list, department/list, paas/list and workOrder/list answer an
+//     empty list (the sandbox tenant holds no such records) after the same
+//     checks; customer/list requires formId.
+//   - any other path answers HTTP 404 with the vendor envelope.
+//
+// # Authentication
+//
+// The header sign must equal lowercase hex(sha256(raw body || token)). It is
+// checked on the raw bytes before the body is parsed, so a client that signs
+// one encoding and sends another fails, and so does a client that drops the
+// digest's leading zeros. Then corpid must be the tenant's and userId, when
+// given, the tenant's user.
+//
+// # Answers and stats codes
+//
+// Answers use the envelope {"code","success","msg","result"}: code 1 and
+// success true on success, success false and a placeholder numeric code
+// otherwise (no source shows XBB's numeric error codes; see vendor.go, the
+// one place holding every inferred value). Business errors come with HTTP
+// 200, as clients are told to classify them by code and message text.
+//
+// Each answer is recorded in Env.Stats under vendor "xbb", the interface's
+// request path (e.g. "/pro/v2/api/product/list", the same key Env.Wrap uses
+// for transport faults) and the envelope's code as a decimal string: "1" for
+// success, "100010" for a bad sign, "100050" for the rate limit, and so on.
+// Transport faults injected by Env.Wrap record "http_500", "http_502" and
+// "timeout".
+//
+// # Rate limit and faults
+//
+// With Env.Limits on, each corpid may make 20 calls per second (a token
+// bucket, core.Limiter), counted after the sign and corpid checks; a call
+// beyond it answers 请求频率超过20次/秒. Page-size, paging and condition
+// validation are always enforced. After each product/list page is cut,
+// Env.MaybeMutate may modify one product the query covers (its name gets a
+// " vN" version suffix and its updateTime becomes now), so naive paging drifts.
+package xbb

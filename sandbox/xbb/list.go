@@ -1,0 +1,490 @@
+package xbb
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/erpsync/erpsync/sandbox/core"
+)
+
+// condition is one element of conditions[]: {"attr", "symbol", "value": [...]}.
+type condition struct {
+	Attr   string          `json:"attr"`
+	Symbol string          `json:"symbol"`
+	Value  json.RawMessage `json:"value"`
+}
+
+// fieldKind tells how a form field compares.
+type fieldKind int
+
+const (
+	kindTime fieldKind = iota // top-level Unix seconds: addTime, updateTime
+	kindText                  // string comparison
+	kindNum                   // numeric comparison
+)
+
+// formField is one field of the product form, as /form/get explains it.
+type formField struct {
+	Attr     string
+	AttrName string
+	Kind     fieldKind
+	Options  []string // option field texts (items)
+}
+
+// productForm is the product form's field layout (keys: see vendor.go).
+var productForm = []formField{
+	{keySerialNo, "产品编号", kindText, nil},
+	{keyName, "产品名称", kindText, nil},
+	{keySpec, "规格", kindText, nil},
+	{keyUnit, "单位", kindText, unitOptions},
+	{keyPrice, "单价", kindNum, nil},
+	{keyCost, "成本", kindNum, nil},
+	{keyParent, "父产品", kindNum, nil},
+	{keyCreatorID, "创建人", kindText, nil},
+	{keyAddTime, "创建时间", kindTime, nil},
+	{keyUpdate, "更新时间", kindTime, nil},
+}
+
+func lookupField(attr string) (formField, bool) {
+	for _, f := range productForm {
+		if f.Attr == attr {
+			return f, true
+		}
+	}
+	return formField{}, false
+}
+
+// bounds is an inclusive range, narrowed by every condition on one field.
+type bounds struct {
+	lo, hi int64
+}
+
+func fullBounds() bounds { return bounds{math.MinInt64, math.MaxInt64} }
+
+func (b *bounds) apply(sym string, v int64) {
+	switch sym {
+	case symEqual:
+		b.lo, b.hi = max(b.lo, v), min(b.hi, v)
+	case symGreaterEqual:
+		b.lo = max(b.lo, v)
+	case symLessEqual:
+		b.hi = min(b.hi, v)
+	}
+}
+
+func (b bounds) has(v int64) bool { return v >= b.lo && v <= b.hi }
+
+// fieldCond is a condition on a field under data (serialNo, text_*, num_*).
+type fieldCond struct {
+	field formField
+	sym   string
+	text  string
+	num   float64
+}
+
+// match tests the value found under data (nil when the field is absent:
+// an absent field never satisfies a condition).
+func (c fieldCond) match(v any) bool {
+	var d int
+	switch c.field.Kind {
+	case kindNum:
+		f, ok := toFloat(v)
+		if !ok {
+			return false
+		}
+		switch {
+		case f < c.num:
+			d = -1
+		case f > c.num:
+			d = 1
+		}
+	default:
+		s, ok := v.(string)
+		if !ok {
+			return false
+		}
+		d = strings.Compare(s, c.text)
+	}
+	switch c.sym {
+	case symEqual:
+		return d == 0
+	case symGreaterEqual:
+		return d >= 0
+	default:
+		return d <= 0
+	}
+}
+
+func toFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	}
+	return 0, false
+}
+
+// query is a compiled conditions array.
+type query struct {
+	update, add bounds
+	serial      []fieldCond // evaluated on the store's serialNo column
+	fields      []fieldCond // evaluated on the document body
+}
+
+// parseConditions validates conditions[] (always, as the vendor would) and
+// compiles them. Values are Unix seconds for times; a millisecond value is
+// not refused, it simply matches nothing or everything, as on the real API.
+func parseConditions(conds []condition) (query, error) {
+	q := query{update: fullBounds(), add: fullBounds()}
+	for i, c := range conds {
+		v, err := conditionShape(i, c)
+		if err != nil {
+			return q, err
+		}
+		f, ok := lookupField(c.Attr)
+		if !ok {
+			return q, failf(codeParamError, "conditions[%d]: 条件字段不存在: %q", i, c.Attr)
+		}
+		switch f.Kind {
+		case kindTime:
+			n, ok := toSeconds(v)
+			if !ok {
+				return q, failf(codeParamError, "conditions[%d]: %s 的值必须是时间戳(秒): %s", i, c.Attr, v)
+			}
+			if c.Attr == keyUpdate {
+				q.update.apply(c.Symbol, n)
+			} else {
+				q.add.apply(c.Symbol, n)
+			}
+		case kindNum:
+			n, err := strconv.ParseFloat(strings.Trim(string(v), `"`), 64)
+			if err != nil {
+				return q, failf(codeParamError, "conditions[%d]: %s 的值必须是数字: %s", i, c.Attr, v)
+			}
+			q.fields = append(q.fields, fieldCond{field: f, sym: c.Symbol, num: n})
+		default:
+			var s string
+			if err := json.Unmarshal(v, &s); err != nil {
+				// A number given for a text field compares as its text.
+				s = string(v)
+			}
+			fc := fieldCond{field: f, sym: c.Symbol, text: s}
+			if c.Attr == keySerialNo {
+				q.serial = append(q.serial, fc)
+			} else {
+				q.fields = append(q.fields, fc)
+			}
+		}
+	}
+	return q, nil
+}
+
+// conditionShape checks what every list interface checks of a condition:
+// attr present, a known symbol, value a non-empty array. It returns the value
+// compared: equal takes the first value and ignores the others. [I]
+func conditionShape(i int, c condition) (json.RawMessage, error) {
+	if c.Attr == "" {
+		return nil, failf(codeParamError, "conditions[%d]: attr不能为空", i)
+	}
+	switch c.Symbol {
+	case symEqual, symGreaterEqual, symLessEqual:
+	default:
+		return nil, failf(codeParamError, "conditions[%d]: 不支持的条件符号: %q（支持 equal、greaterequal、lessequal）", i, c.Symbol)
+	}
+	vals, err := conditionValues(c.Value)
+	if err != nil {
+		return nil, failf(codeParamError, "conditions[%d]: %s", i, err.Error())
+	}
+	return vals[0], nil
+}
+
+// conditionValues checks that value is a non-empty array: the contract says
+// it is always one, even for a single value.
+func conditionValues(raw json.RawMessage) ([]json.RawMessage, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '[' {
+		return nil, errString("value必须是数组")
+	}
+	var vals []json.RawMessage
+	if err := json.Unmarshal(raw, &vals); err != nil {
+		return nil, errString("value必须是数组")
+	}
+	if len(vals) == 0 || string(bytes.TrimSpace(vals[0])) == "null" {
+		return nil, errString("value不能为空")
+	}
+	return vals, nil
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
+
+// toSeconds reads a time value: a JSON number or numeric string.
+func toSeconds(v json.RawMessage) (int64, bool) {
+	s := strings.Trim(string(bytes.TrimSpace(v)), `"`)
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, true
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	return int64(math.Floor(f)), true
+}
+
+// matchStored tests the conditions on the columns the store keeps; body is
+// only fetched when a condition needs it.
+func (q query) matchStored(ps *productStore, pos int32, body func() map[string]any) bool {
+	if !q.update.has(ps.mod[pos]) || !q.add.has(ps.addTime[pos]) {
+		return false
+	}
+	for _, c := range q.serial {
+		if !c.match(ps.serial[pos]) {
+			return false
+		}
+	}
+	if len(q.fields) == 0 {
+		return true
+	}
+	b := body()
+	for _, c := range q.fields {
+		if !c.match(b[c.field.Attr]) {
+			return false
+		}
+	}
+	return true
+}
+
+// matchDoc tests a document directly; used by the mutate fault, which walks
+// the dataset itself.
+func (q query) matchDoc(d *core.Doc) bool {
+	if !q.update.has(d.Modified.Unix()) {
+		return false
+	}
+	add, _ := d.Body[keyAddTime].(int64)
+	if !q.add.has(add) {
+		return false
+	}
+	for _, c := range q.serial {
+		if !c.match(d.Body[keySerialNo]) {
+			return false
+		}
+	}
+	for _, c := range q.fields {
+		if !c.match(d.Body[c.field.Attr]) {
+			return false
+		}
+	}
+	return true
+}
+
+// paging validates page and pageSize (always enforced).
+func paging(req request) (page, size int64, err error) {
+	page, size = 1, defaultPageSize
+	if req.Page.set {
+		page = req.Page.v
+	}
+	if req.PageSize.set && req.PageSize.v != 0 {
+		size = req.PageSize.v
+	}
+	switch {
+	case page < 1:
+		return 0, 0, failf(codeParamError, "page必须大于等于1，当前为%d", page)
+	case size < 1:
+		return 0, 0, failf(codeParamError, "pageSize必须大于0，当前为%d", size)
+	case size > maxPageSize:
+		return 0, 0, failf(codeParamError, "pageSize不能超过%d，当前为%d", maxPageSize, size)
+	}
+	return page, size, nil
+}
+
+// listResult is result of every list interface.
+type listResult struct {
+	List       any   `json:"list"`
+	TotalCount int64 `json:"totalCount"`
+	TotalPage  int64 `json:"totalPage"`
+	PageSize   int64 `json:"pageSize"`
+	Page       int64 `json:"page"`
+}
+
+func newListResult(list any, total, page, size int64) listResult {
+	return listResult{List: list, TotalCount: total, TotalPage: (total + size - 1) / size, PageSize: size, Page: page}
+}
+
+// productItem is one element of result.list.
+type productItem struct {
+	DataID     int64          `json:"dataId"`
+	FormID     int            `json:"formId"`
+	AddTime    int64          `json:"addTime"`
+	UpdateTime int64          `json:"updateTime"`
+	Data       map[string]any `json:"data"`
+}
+
+func (s *Sim) productList(req request) (any, error) {
+	if req.FormID.set && req.FormID.v != productFormID {
+		return nil, failf(codeFormError, "%s: formId=%d", msgFormUnknown, req.FormID.v)
+	}
+	if !approvalValues[string(req.ViewApproval)] {
+		return nil, failf(codeParamError, "viewApproval只能是\"0\"或\"1\"，当前为%q", string(req.ViewApproval))
+	}
+	page, size, err := paging(req)
+	if err != nil {
+		return nil, err
+	}
+	q, err := parseConditions(req.Conditions)
+	if err != nil {
+		return nil, err
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps := s.products
+	items, total, ok := ps.page(q, page, size)
+	if !ok {
+		// A product changed behind the index: rebuild it and serve again.
+		ps.resync()
+		items, total, _ = ps.page(q, page, size)
+	}
+	// The mutate fault strikes after the page is cut, so the next page of
+	// the same query sees the list shifted (pagination drift).
+	if id := s.env.MaybeMutate(ps.ds, q.matchDoc); id != "" {
+		if d, found := ps.ds.Get(id); found {
+			ps.move(ps.posOf(id), d.Modified.Unix())
+		}
+	}
+	return newListResult(items, total, page, size), nil
+}
+
+// page cuts one page of q. ok is false when a served document's updateTime
+// disagrees with the index (the caller resyncs).
+func (ps *productStore) page(q query, page, size int64) (items []productItem, total int64, ok bool) {
+	a, b := 0, len(ps.order)
+	if q.update.lo > math.MinInt64 {
+		a = ps.lowerBound(q.update.lo)
+	}
+	if q.update.hi < math.MaxInt64 {
+		b = ps.upperBound(q.update.hi)
+	}
+	if b < a {
+		b = a
+	}
+	off := (page - 1) * size
+	var hits []int32
+	if len(q.serial) == 0 && len(q.fields) == 0 && q.add == fullBounds() {
+		// Only updateTime conditions: the window is a slice of the index.
+		total = int64(b - a)
+		if off < total {
+			hits = ps.order[a+int(off) : a+int(min(off+size, total))]
+		}
+	} else {
+		for _, pos := range ps.order[a:b] {
+			if !q.matchStored(ps, pos, func() map[string]any { return ps.body(pos) }) {
+				continue
+			}
+			if total >= off && total < off+size {
+				hits = append(hits, pos)
+			}
+			total++
+		}
+	}
+	items = make([]productItem, 0, len(hits))
+	for _, pos := range hits {
+		d, found := ps.ds.Get(strconv.FormatInt(dataID(pos), 10))
+		if !found || d.Modified.Unix() != ps.mod[pos] {
+			return nil, 0, false
+		}
+		items = append(items, renderProduct(pos, d))
+	}
+	return items, total, true
+}
+
+func (ps *productStore) body(pos int32) map[string]any {
+	d, _ := ps.ds.Get(strconv.FormatInt(dataID(pos), 10))
+	return d.Body
+}
+
+// renderProduct turns a stored document into a list item: times at the top
+// level, form fields under data (serialNo included, as XBBCLI reads it).
+func renderProduct(pos int32, d core.Doc) productItem {
+	data := make(map[string]any, len(d.Body)+1)
+	for k, v := range d.Body {
+		if k != keyAddTime {
+			data[k] = v
+		}
+	}
+	data[keyParent] = 0
+	add, _ := d.Body[keyAddTime].(int64)
+	return productItem{DataID: dataID(pos), FormID: productFormID, AddTime: add, UpdateTime: d.Modified.Unix(), Data: data}
+}
+
+// explainItem is one option of an option field.
+type explainItem struct {
+	Value string `json:"value"`
+	Text  string `json:"text"`
+}
+
+// explain is one element of explainList.
+type explain struct {
+	Attr     string        `json:"attr"`
+	AttrName string        `json:"attrName"`
+	Items    []explainItem `json:"items,omitempty"`
+}
+
+// formGet answers the product form's explainList; formId is required [I].
+func (s *Sim) formGet(req request) (any, error) {
+	if !req.FormID.set {
+		return nil, fail(codeFormError, msgFormMissing)
+	}
+	if req.FormID.v != productFormID {
+		return nil, failf(codeFormError, "%s: formId=%d", msgFormUnknown, req.FormID.v)
+	}
+	list := make([]explain, 0, len(productForm))
+	for _, f := range productForm {
+		e := explain{Attr: f.Attr, AttrName: f.AttrName}
+		for _, o := range f.Options {
+			// [I] the option's value is its text, which is what data holds.
+			e.Items = append(e.Items, explainItem{Value: o, Text: o})
+		}
+		list = append(list, e)
+	}
+	return map[string]any{"formId": productFormID, "name": "产品", "explainList": list}, nil
+}
+
+// formList lists the tenant's forms: the product form only. [I] item shape.
+func (s *Sim) formList(req request) (any, error) {
+	page, size, err := paging(req)
+	if err != nil {
+		return nil, err
+	}
+	list := []map[string]any{}
+	if page == 1 {
+		list = append(list, map[string]any{"formId": productFormID, "name": "产品"})
+	}
+	return newListResult(list, 1, page, size), nil
+}
+
+// emptyList answers the list interfaces of record types the sandbox tenant
+// does not hold: an empty page after the same validation as product/list.
+func (s *Sim) emptyList(req request, needsFormID bool) (any, error) {
+	if needsFormID && !req.FormID.set {
+		return nil, fail(codeFormError, msgFormMissing)
+	}
+	page, size, err := paging(req)
+	if err != nil {
+		return nil, err
+	}
+	// Field keys of other forms are unknown to the sandbox; only the
+	// shape of each condition is checked there.
+	for i, c := range req.Conditions {
+		if _, err := conditionShape(i, c); err != nil {
+			return nil, err
+		}
+	}
+	return newListResult([]any{}, 0, page, size), nil
+}
