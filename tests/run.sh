@@ -124,6 +124,11 @@ if [ -n "$configs" ]; then
 	# shellcheck disable=SC2086
 	.bin/erpsync lint ${resources:+-r "$resources"} $configs
 fi
-.bin/erpsync test ./config/...
+if [ -n "$(find config -name '*_benthos_test.yaml' 2>/dev/null)" ]; then
+	.bin/erpsync test ./config/...
+else
+	# `erpsync test` fails when it finds no test; an empty tree is not a failure.
+	say "config/ holds no mapping tests yet"
+fi
 
 say "all passed"
