@@ -118,13 +118,13 @@ say "go test ./..."
 go test -count=1 -timeout 30m ./...
 
 say "erpsync lint and test of config/"
-configs=$(find config -name '*.yaml' ! -name '*_benthos_test.yaml' ! -path 'config/resources/*' 2>/dev/null | sort)
-resources=$(find config/resources -name '*.yaml' 2>/dev/null | sort | paste -sd, -)
+configs=$( (find config -name '*.yaml' ! -name '*_benthos_test.yaml' ! -path 'config/resources/*' 2>/dev/null || true) | sort)
+resources=$( (find config/resources -name '*.yaml' 2>/dev/null || true) | sort | paste -sd, -)
 if [ -n "$configs" ]; then
 	# shellcheck disable=SC2086
 	.bin/erpsync lint ${resources:+-r "$resources"} $configs
 fi
-if [ -n "$(find config -name '*_benthos_test.yaml' 2>/dev/null)" ]; then
+if [ -n "$(find config -name '*_benthos_test.yaml' 2>/dev/null || true)" ]; then
 	.bin/erpsync test ./config/...
 else
 	# `erpsync test` fails when it finds no test; an empty tree is not a failure.
