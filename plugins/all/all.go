@@ -4,3 +4,7 @@
 //
 //	_ "github.com/erpsync/erpsync/plugins/<name>"
 package all
+
+import (
+	_ "github.com/erpsync/erpsync/plugins/xbb"
+)

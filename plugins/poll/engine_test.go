@@ -1,0 +1,348 @@
+package poll
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redpanda-data/benthos/v4/public/bloblang"
+	_ "github.com/redpanda-data/benthos/v4/public/components/pure"
+	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/erpsync/erpsync/internal/vendor"
+)
+
+// fakeVendor is a list interface paged by modified time and page number,
+// re-sorted as rows change, like the vendors.
+type fakeVendor struct {
+	mu      sync.Mutex
+	docs    map[string]*fakeDoc
+	clock   *fakeClock
+	mutate  float64 // chance per page that a row in the window moves to now
+	rng     *rand.Rand
+	fail    []error // errors returned by the next calls
+	fetches int
+}
+
+type fakeDoc struct {
+	id       string
+	modified time.Time
+	version  int
+}
+
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func newFakeVendor(n int, clock *fakeClock) *fakeVendor {
+	f := &fakeVendor{docs: map[string]*fakeDoc{}, clock: clock, rng: rand.New(rand.NewPCG(1, 2))}
+	for i := range n {
+		id := fmt.Sprintf("D%05d", i)
+		f.docs[id] = &fakeDoc{id: id, modified: clock.Now().Add(-time.Duration(1+f.rng.IntN(30*86400)) * time.Second), version: 1}
+	}
+	return f
+}
+
+func (f *fakeVendor) FetchPage(ctx context.Context, api string, params map[string]any, page, size int) (vendor.Page, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fetches++
+	f.clock.advance(100 * time.Millisecond)
+	if len(f.fail) > 0 {
+		err := f.fail[0]
+		f.fail = f.fail[1:]
+		return vendor.Page{}, err
+	}
+	begin, err1 := time.ParseInLocation("2006-01-02 15:04:05", params["begin"].(string), shanghai)
+	end, err2 := time.ParseInLocation("2006-01-02 15:04:05", params["end"].(string), shanghai)
+	if err1 != nil || err2 != nil {
+		return vendor.Page{}, &vendor.Error{Vendor: "fake", Interface: api, Code: "30", Msg: "bad window", Kind: vendor.Permanent}
+	}
+	var in []*fakeDoc
+	for _, d := range f.docs {
+		if !d.modified.Before(begin) && !d.modified.After(end) {
+			in = append(in, d)
+		}
+	}
+	sort.Slice(in, func(i, j int) bool {
+		if !in[i].modified.Equal(in[j].modified) {
+			return in[i].modified.Before(in[j].modified)
+		}
+		return in[i].id < in[j].id
+	})
+	var out vendor.Page
+	out.Total = len(in)
+	for i := page * size; i < len(in) && i < (page+1)*size; i++ {
+		d := in[i]
+		out.Docs = append(out.Docs, vendor.Document{
+			ID: d.id, Modified: d.modified,
+			Raw: fmt.Appendf(nil, `{"id":%q,"version":%d}`, d.id, d.version),
+		})
+	}
+	out.More = (page+1)*size < len(in)
+	// A row of the window changes after the page was cut: it moves to now
+	// and every later row shifts one place toward the front.
+	if len(in) > 0 && f.rng.Float64() < f.mutate {
+		d := in[f.rng.IntN(len(in))]
+		d.version++
+		d.modified = f.clock.Now().Truncate(time.Second)
+	}
+	return out, nil
+}
+
+func (f *fakeVendor) truth() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]int{}
+	for id, d := range f.docs {
+		out[id] = d.version
+	}
+	return out
+}
+
+const windowMapping = `
+root.begin = @window_start.ts_format("2006-01-02 15:04:05", "Asia/Shanghai")
+root.end = @window_end.ts_format("2006-01-02 15:04:05", "Asia/Shanghai")
+`
+
+func newEngine(t *testing.T, f Fetcher, clock *fakeClock, res *service.Resources, lookback time.Duration) *Engine {
+	t.Helper()
+	exec, err := bloblang.Parse(windowMapping)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{
+		Vendor: "fake", API: "/list", Params: exec,
+		Window: &WindowConfig{
+			Start:    clock.Now().Add(-31 * 24 * time.Hour),
+			MaxSpan:  7 * 24 * time.Hour,
+			Lookback: lookback,
+		},
+		PageSize: 20, StopWhenCaughtUp: true,
+		CheckpointCache: "cp", CheckpointKey: "fake",
+		MaxRetries: 3, BackoffInitial: time.Millisecond, BackoffMax: time.Millisecond,
+		Now: clock.Now,
+	}
+	e := New(f, o, res)
+	if err := e.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// drain reads until the input ends, acknowledging every batch, and returns
+// the versions delivered per id in delivery order.
+func drain(t *testing.T, e *Engine) map[string][]int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	got := map[string][]int{}
+	for {
+		batch, ack, err := e.ReadBatch(ctx)
+		if errors.Is(err, service.ErrEndOfInput) {
+			return got
+		}
+		if err != nil {
+			t.Fatalf("ReadBatch: %v", err)
+		}
+		for _, m := range batch {
+			id, _ := m.MetaGet("source_id")
+			v, _ := m.AsStructured()
+			n, err := v.(map[string]any)["version"].(json.Number).Int64()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[id] = append(got[id], int(n))
+		}
+		if err := ack(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func checkpoint(t *testing.T, res *service.Resources) (time.Time, bool) {
+	t.Helper()
+	var raw []byte
+	var gerr error
+	if err := res.AccessCache(context.Background(), "cp", func(c service.Cache) { raw, gerr = c.Get(context.Background(), "fake") }); err != nil {
+		t.Fatal(err)
+	}
+	if gerr != nil {
+		return time.Time{}, false
+	}
+	cp, err := time.Parse(time.RFC3339Nano, string(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cp, true
+}
+
+func TestStaticDataEveryDocumentOnce(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, shanghai)}
+	f := newFakeVendor(700, clock)
+	res := service.MockResources(service.MockResourcesOptAddCache("cp"))
+	got := drain(t, newEngine(t, f, clock, res, 0))
+	if len(got) != 700 {
+		t.Fatalf("%d documents delivered, want 700", len(got))
+	}
+	for id, vs := range got {
+		if len(vs) != 1 {
+			t.Fatalf("%s delivered %d times", id, len(vs))
+		}
+	}
+	cp, ok := checkpoint(t, res)
+	if !ok || clock.Now().Sub(cp) > 2*time.Second {
+		t.Fatalf("checkpoint %v (stored %v), want the last window end near %v", cp, ok, clock.Now())
+	}
+}
+
+func TestMutationDuringPagingLosesNothing(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, shanghai)}
+	f := newFakeVendor(600, clock)
+	f.mutate = 0.5
+	res := service.MockResources(service.MockResourcesOptAddCache("cp"))
+	got := drain(t, newEngine(t, f, clock, res, 10*time.Minute))
+
+	// Rows changed during the last window's read carry a time after its
+	// end: the next run (a restart on the same checkpoint) reads them.
+	f.mu.Lock()
+	f.mutate = 0
+	f.mu.Unlock()
+	clock.advance(time.Minute)
+	for id, vs := range drain(t, newEngine(t, f, clock, res, 10*time.Minute)) {
+		got[id] = append(got[id], vs...)
+	}
+	truth := f.truth()
+	mutated := 0
+	for id, want := range truth {
+		vs := got[id]
+		if len(vs) == 0 {
+			t.Fatalf("%s never delivered", id)
+		}
+		if last := vs[len(vs)-1]; last != want {
+			t.Fatalf("%s: last version delivered %d, truth %d (all: %v)", id, last, want, vs)
+		}
+		if want > 1 {
+			mutated++
+		}
+	}
+	if mutated < 20 {
+		t.Fatalf("only %d documents mutated: the test did not exercise drift", mutated)
+	}
+}
+
+func TestCheckpointWaitsForEveryAck(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, shanghai)}
+	f := newFakeVendor(200, clock)
+	res := service.MockResources(service.MockResourcesOptAddCache("cp"))
+	e := newEngine(t, f, clock, res, 0)
+	ctx := context.Background()
+
+	var acks []service.AckFunc
+	var ends []string
+	for range 4 {
+		batch, ack, err := e.ReadBatch(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acks = append(acks, ack)
+		end, _ := batch[0].MetaGet("window_end")
+		ends = append(ends, end)
+	}
+	if _, ok := checkpoint(t, res); ok {
+		t.Fatal("checkpoint stored before any acknowledgement")
+	}
+	// Acknowledge everything but the first batch: nothing may advance.
+	for _, a := range acks[1:] {
+		_ = a(ctx, nil)
+	}
+	if _, ok := checkpoint(t, res); ok {
+		t.Fatal("checkpoint advanced past an unacknowledged batch")
+	}
+	// A nack leaves it too.
+	_ = acks[0](ctx, errors.New("target refused"))
+	if _, ok := checkpoint(t, res); ok {
+		t.Fatal("checkpoint advanced on a nack")
+	}
+	_ = acks[0](ctx, nil)
+	cp, ok := checkpoint(t, res)
+	if !ok {
+		t.Fatal("no checkpoint after every batch was acknowledged")
+	}
+	// It may not pass a window whose last page has not been read yet.
+	last, _ := time.Parse(time.RFC3339Nano, ends[len(ends)-1])
+	if cp.After(last) {
+		t.Fatalf("checkpoint %v beyond the windows read (%v)", cp, last)
+	}
+}
+
+func TestTransientErrorsAreRetriedPermanentStop(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, shanghai)}
+	f := newFakeVendor(50, clock)
+	f.fail = []error{
+		&vendor.Error{Vendor: "fake", Interface: "/list", Status: 502, Msg: "Bad Gateway", Kind: vendor.Transient},
+		&vendor.Error{Vendor: "fake", Interface: "/list", Code: "199", Msg: "调用频次超过限制", Kind: vendor.RateLimited, RetryAfter: time.Millisecond},
+	}
+	res := service.MockResources(service.MockResourcesOptAddCache("cp"))
+	if got := drain(t, newEngine(t, f, clock, res, 0)); len(got) != 50 {
+		t.Fatalf("%d documents after transient errors, want 50", len(got))
+	}
+
+	f.fail = []error{&vendor.Error{Vendor: "fake", Interface: "/list", Code: "10", Msg: "验证失败！无效签名", Kind: vendor.Permanent}}
+	clock.advance(time.Hour)
+	e := newEngine(t, f, clock, res, 0)
+	_, _, err := e.ReadBatch(context.Background())
+	if !errors.Is(err, service.ErrEndOfInput) {
+		t.Fatalf("permanent error: ReadBatch returned %v, want end of input", err)
+	}
+	if e.Err() == nil || e.Err().Error() != "fake: /list: code 10 验证失败！无效签名 (permanent)" {
+		t.Fatalf("stop reason %v", e.Err())
+	}
+}
+
+func TestNextWindow(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := WindowConfig{Start: t0, MaxSpan: 24 * time.Hour, Lookback: 10 * time.Minute, Lag: time.Minute}
+	tests := []struct {
+		name      string
+		prev, now time.Time
+		want      Window
+		ok        bool
+	}{
+		{"first window starts at start", t0, t0.Add(72 * time.Hour), Window{t0, t0.Add(24 * time.Hour)}, true},
+		{"later windows overlap by lookback", t0.Add(24 * time.Hour), t0.Add(72 * time.Hour), Window{t0.Add(24*time.Hour - 10*time.Minute), t0.Add(48*time.Hour - 10*time.Minute)}, true},
+		{"closes lag before now", t0.Add(70 * time.Hour), t0.Add(71 * time.Hour), Window{t0.Add(70*time.Hour - 10*time.Minute), t0.Add(71*time.Hour - time.Minute)}, true},
+		{"caught up", t0.Add(71*time.Hour - time.Minute), t0.Add(71 * time.Hour), Window{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := NextWindow(c, tt.prev, tt.now)
+		if ok != tt.ok || !got.Start.Equal(tt.want.Start) || !got.End.Equal(tt.want.End) {
+			t.Errorf("%s: got %v %v, want %v %v", tt.name, got, ok, tt.want, tt.ok)
+		}
+	}
+	if err := (WindowConfig{MaxSpan: time.Hour, Lookback: time.Hour}).Validate(0); err == nil {
+		t.Error("lookback equal to max_span accepted")
+	}
+	if err := (WindowConfig{MaxSpan: 8 * 24 * time.Hour}).Validate(7 * 24 * time.Hour); err == nil {
+		t.Error("max_span above the vendor maximum accepted")
+	}
+}
