@@ -16,8 +16,8 @@ func demoCommand() *cli.Command {
 		Description: `Starts an embedded vendor sandbox and runs the shipped pipelines against it.
 
 The pipelines (Jushuitan -> KIS, WDT -> K3Cloud, XBB -> MySQL, Jushuitan SN
-flows -> MySQL) are not part of this build yet: for now the demo starts the
-embedded sandbox, shows what it serves and stops.`,
+flows -> MySQL) need outputs that are not part of this build yet: for now the
+demo starts the embedded sandbox, shows what it serves and stops.`,
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "records", Value: 1000, Usage: "documents per source dataset"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the generated data"},
@@ -43,8 +43,8 @@ embedded sandbox, shows what it serves and stops.`,
 			for _, n := range names {
 				fmt.Fprintf(w, "%-26s %10d\n", n, st.Datasets[n])
 			}
-			fmt.Fprintln(w, "\nThe pipeline demo is not available yet: the vendor inputs and the Kingdee,")
-			fmt.Fprintln(w, "MySQL and Kafka outputs arrive in later releases. Meanwhile run")
+			fmt.Fprintln(w, "\nThe pipeline demo is not available yet: the Kingdee, MySQL and Kafka")
+			fmt.Fprintln(w, "outputs it writes to arrive in later releases. Meanwhile run")
 			fmt.Fprintln(w, "`erpsync sandbox` and call it as the README shows.")
 			return nil
 		},

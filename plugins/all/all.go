@@ -6,5 +6,7 @@
 package all
 
 import (
+	_ "github.com/erpsync/erpsync/plugins/jushuitan"
+	_ "github.com/erpsync/erpsync/plugins/wdt"
 	_ "github.com/erpsync/erpsync/plugins/xbb"
 )

@@ -2,6 +2,7 @@ package poll
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -182,21 +183,35 @@ func ParseOptions(conf *service.ParsedConfig, vendorName string, lim VendorLimit
 	return o, nil
 }
 
-// LintRules returns a Bloblang lint rule catching an impossible window
-// (max_span above the vendor maximum, lookback not shorter than max_span)
-// at `erpsync lint` time.
-func LintRules(vendorName string, lim VendorLimits) string {
-	rule := `
+// LintRules returns a Bloblang lint rule catching, at `erpsync lint` time,
+// an impossible window or page size: max_span above the vendor maximum of
+// the configured api (perAPI, else lim), lookback not shorter than max_span,
+// page_size above the maximum.
+func LintRules(vendorName string, lim VendorLimits, perAPI map[string]VendorLimits) string {
+	spanCases, pageCases := "", ""
+	apis := make([]string, 0, len(perAPI))
+	for api := range perAPI {
+		apis = append(apis, api)
+	}
+	sort.Strings(apis)
+	for _, api := range apis {
+		l := perAPI[api]
+		spanCases += fmt.Sprintf("  %q => %d,\n", api, int64(l.MaxSpan))
+		pageCases += fmt.Sprintf("  %q => %d,\n", api, l.MaxPageSize)
+	}
+	return fmt.Sprintf(`
+let api = this.api.or("")
 let span = if this.window.max_span != null { this.window.max_span.parse_duration() } else { 0 }
 let lookback = if this.window.lookback != null { this.window.lookback.parse_duration() } else { 600000000000 }
+let max_span = match $api {
+%s  _ => %d,
+}
+let max_page = match $api {
+%s  _ => %d,
+}
 root = []
-`
-	if lim.MaxSpan > 0 {
-		rule += fmt.Sprintf(`root = if $span > %d { root.append("%s: window.max_span %%s is above the vendor maximum %s".format(this.window.max_span)) } else { root }
-`, int64(lim.MaxSpan), vendorName, lim.MaxSpan)
-	}
-	rule += fmt.Sprintf(`root = if this.window != null && $span > 0 && $lookback >= $span { root.append("%s: window.lookback must be shorter than window.max_span") } else { root }
-root = if this.page_size != null && this.page_size > %d && %d > 0 { root.append("%s: page_size %%d is above the vendor maximum %d".format(this.page_size)) } else { root }
-`, vendorName, lim.MaxPageSize, lim.MaxPageSize, vendorName, lim.MaxPageSize)
-	return rule
+root = if $max_span > 0 && $span > $max_span { root.append("%s %%s: window.max_span %%s is above the vendor maximum of %%vh".format($api, this.window.max_span, $max_span / 3600000000000)) } else { root }
+root = if this.window != null && $span > 0 && $lookback >= $span { root.append("%s: window.lookback must be shorter than window.max_span") } else { root }
+root = if $max_page > 0 && this.page_size.or(0) > $max_page { root.append("%s %%s: page_size %%d is above the vendor maximum %%d".format($api, this.page_size, $max_page)) } else { root }
+`, spanCases, int64(lim.MaxSpan), pageCases, lim.MaxPageSize, vendorName, vendorName, vendorName)
 }

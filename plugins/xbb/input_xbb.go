@@ -42,7 +42,7 @@ One message per list item (its JSON as received), one batch per page. Metadata: 
 			"Interface under /pro/v2/api/, e.g. `product/list`.",
 			"Bloblang building the request body's business fields (conditions, formId, ...).",
 			xbbLimits)...).
-		LintRule(poll.LintRules("xbb", xbbLimits)).
+		LintRule(poll.LintRules("xbb", xbbLimits, nil)).
 		Example("Products changed since the last run", "Incremental product sync by updateTime with one hour of overlap, as in the XBB case study.", `
 input:
   xbb:

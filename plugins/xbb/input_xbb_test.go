@@ -1,30 +1,16 @@
 package xbb
 
 import (
-	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	_ "github.com/redpanda-data/benthos/v4/public/components/pure"
 	"github.com/redpanda-data/benthos/v4/public/service"
 
-	sb "github.com/erpsync/erpsync/sandbox"
+	"github.com/erpsync/erpsync/internal/streamtest"
 )
-
-func startSandbox(t *testing.T, records int) *sb.Server {
-	t.Helper()
-	o := sb.DefaultOptions()
-	o.Records = records
-	srv, err := sb.Start(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	return srv
-}
 
 const streamTmpl = `
 input:
@@ -50,51 +36,13 @@ input:
 `
 
 func TestIntegrationXBBInputReadsEveryProductOnce(t *testing.T) {
-	box := startSandbox(t, 400)
+	box := streamtest.StartSandbox(t, 400)
 	start := time.Now().Add(-31 * 24 * time.Hour).Format(time.RFC3339)
-
-	b := service.NewStreamBuilder()
-	if err := b.AddCacheYAML("label: checkpoints\nmemory: {}"); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.SetLoggerYAML("level: warn"); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.AddInputYAML(fmt.Sprintf(strings.TrimPrefix(streamTmpl, "\ninput:\n"), box.URL(), start)); err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	seen := map[string]int{}
-	if err := b.AddBatchConsumerFunc(func(_ context.Context, batch service.MessageBatch) error {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, m := range batch {
-			id, _ := m.MetaGet("source_id")
-			if v, _ := m.MetaGet("source_vendor"); v != "xbb" {
-				return fmt.Errorf("source_vendor %q", v)
-			}
-			seen[id]++
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	s, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := s.Run(ctx); err != nil {
-		t.Fatalf("stream: %v", err)
-	}
-	truth := box.Env().Dataset("xbb_products").Truth()
-	if len(seen) != len(truth) {
-		t.Fatalf("%d products delivered, truth has %d", len(seen), len(truth))
-	}
-	for _, d := range truth {
-		if seen[d.ID] != 1 {
-			t.Fatalf("product %s delivered %d times", d.ID, seen[d.ID])
+	d := streamtest.RunInput(t, fmt.Sprintf(strings.TrimPrefix(streamTmpl, "\ninput:\n"), box.URL(), start))
+	streamtest.ExactlyOnce(t, box, "xbb_products", d)
+	for id, m := range d.Meta {
+		if m["source_vendor"] != "xbb" || m["source_api"] != "product/list" || m["window_end"] == "" || m["source_modified"] == "" {
+			t.Fatalf("metadata of %s: %v", id, m)
 		}
 	}
 }
@@ -106,7 +54,7 @@ func TestXBBInputLint(t *testing.T) {
 		want string
 	}{
 		"missing token": {"corpid: c\napi: product/list\n", "token"},
-		"page size":     {"corpid: c\ntoken: t\napi: product/list\npage_size: 500\n", "page_size 500 is above the vendor maximum 100"},
+		"page size":     {"corpid: c\ntoken: t\napi: product/list\npage_size: 500\n", "xbb product/list: page_size 500 is above the vendor maximum 100"},
 		"lookback":      {"corpid: c\ntoken: t\napi: product/list\nwindow:\n  max_span: 1h\n  lookback: 2h\n", "lookback must be shorter"},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -1,0 +1,713 @@
+package jushuitan
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/erpsync/erpsync/internal/vendor"
+)
+
+// DefaultBaseURL is the production openweb host (contract section 1).
+const DefaultBaseURL = "https://openapi.jushuitan.com"
+
+// Interfaces whose answer shape the client knows (contract 5.2, 5.3).
+const (
+	APIOtherInout = "/open/other/inout/query"
+	APISkusn      = "/open/webapi/wmsapi/skusn/queryinoutitemskusns"
+)
+
+// pathRefreshToken is the token endpoint of self-built apps (contract 5.1).
+const pathRefreshToken = "/openWeb/auth/refreshToken"
+
+// Page sizes (contract section 6). The vendor default of other/inout is 30;
+// 50, its maximum, halves the calls against the shared 100/min budget.
+// Unknown interfaces get 50 by default and may ask for up to 100, the
+// largest page other openweb list interfaces are commonly seen to accept
+// [I]; the vendor rejects more with a parameter error.
+const (
+	inoutPageSize   = 50
+	skusnPageSize   = 1000
+	genericPageSize = 50
+	genericMaxPage  = 100
+)
+
+// maxAnswer bounds an answer body: 1000 skusn rows are a few hundred
+// kilobytes, so this is far above any real page and only stops a runaway.
+const maxAnswer = 64 << 20
+
+// ClientConfig configures a Client. Credential names follow the vendor's.
+type ClientConfig struct {
+	// BaseURL is the openweb host; "" means DefaultBaseURL.
+	BaseURL string
+	// AppKey and AppSecret identify the developer app.
+	AppKey    string
+	AppSecret string
+	// AccessToken and RefreshToken are the merchant's token pair.
+	// RefreshToken is required unless Provider is set.
+	AccessToken  string
+	RefreshToken string
+	// Provider marks a service-provider (服务商) app: since 2023-08-15 it may
+	// not refresh tokens, so an expired token needs the merchant to
+	// re-authorize and the client reports it as Permanent.
+	Provider bool
+	// OnTokens, when set, is called after every successful refresh with the
+	// new pair, before the client uses it, so the caller can persist it: the
+	// refresh token is single-use, and a restart with the old pair would
+	// leave the merchant needing re-authorization.
+	OnTokens func(accessToken, refreshToken string, expiresIn time.Duration)
+	// HTTPClient sends the calls; nil means a client with a 30 s timeout.
+	HTTPClient *http.Client
+}
+
+// Client calls the Jushuitan openweb API for one app and one merchant. It
+// is safe for concurrent use; concurrent callers share one token refresh.
+type Client struct {
+	base     string
+	appKey   string
+	secret   string
+	provider bool
+	onTokens func(accessToken, refreshToken string, expiresIn time.Duration)
+	hc       *http.Client
+	now      func() time.Time // the timestamp clock; tests replace it
+
+	mu      sync.Mutex // guards access, refresh, flight
+	access  string
+	refresh string
+	flight  *refreshFlight
+}
+
+// refreshFlight is one token refresh in progress; callers that hit code
+// 100 meanwhile wait for it instead of spending the single-use refresh
+// token a second time.
+type refreshFlight struct {
+	done chan struct{}
+	err  error
+	// abandoned is set when the refreshing caller's ctx ended: waiters with
+	// a live ctx then start a refresh of their own instead of failing.
+	abandoned bool
+}
+
+// NewClient checks the configuration and returns a client. A missing
+// credential is an error naming the field.
+func NewClient(cfg ClientConfig) (*Client, error) {
+	required := []struct{ name, value string }{
+		{"AppKey", cfg.AppKey}, {"AppSecret", cfg.AppSecret}, {"AccessToken", cfg.AccessToken},
+	}
+	if !cfg.Provider {
+		required = append(required, struct{ name, value string }{"RefreshToken", cfg.RefreshToken})
+	}
+	for _, f := range required {
+		if strings.TrimSpace(f.value) == "" {
+			return nil, fmt.Errorf("%s: missing credential %s", vendorName, f.name)
+		}
+	}
+	base := strings.TrimRight(strings.TrimSpace(cfg.BaseURL), "/")
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%s: BaseURL %q is not an http(s) URL", vendorName, cfg.BaseURL)
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	return &Client{
+		base: base, appKey: cfg.AppKey, secret: cfg.AppSecret, provider: cfg.Provider,
+		onTokens: cfg.OnTokens, hc: hc, now: time.Now,
+		access: cfg.AccessToken, refresh: cfg.RefreshToken,
+	}, nil
+}
+
+// Tokens returns the token pair in force (it changes after a refresh).
+func (c *Client) Tokens() (access, refresh string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.access, c.refresh
+}
+
+// DefaultPageSize is the page size used when FetchPage gets 0.
+func DefaultPageSize(api string) int {
+	switch normalizeAPI(api) {
+	case APIOtherInout:
+		return inoutPageSize
+	case APISkusn:
+		return skusnPageSize
+	}
+	return genericPageSize
+}
+
+// MaxPageSize is the largest page size the interface accepts.
+func MaxPageSize(api string) int {
+	switch normalizeAPI(api) {
+	case APIOtherInout:
+		return inoutPageSize
+	case APISkusn:
+		return skusnPageSize
+	}
+	return genericMaxPage
+}
+
+// FetchPage reads one page of interface api (a path such as
+// "/open/other/inout/query"). params are the business parameters; the
+// client adds page_index (page+1: the vendor counts from 1) and page_size,
+// overriding any the caller set, and drops nil values, which the vendor
+// wants omitted rather than null. time.Time values are sent as China-time
+// "yyyy-MM-dd HH:mm:ss". pageSize 0 means DefaultPageSize(api).
+//
+// Code 100 (token expired) is handled inside: a self-built app refreshes
+// the token once and retries the call once. Code 140 (clock skew) is
+// retried once with a fresh timestamp. Every other failure is returned as
+// a *vendor.Error, or as the wrapped ctx error when ctx ended.
+func (c *Client) FetchPage(ctx context.Context, api string, params map[string]any, page, pageSize int) (vendor.Page, error) {
+	api = normalizeAPI(api)
+	if page < 0 {
+		return vendor.Page{}, permanent(api, "page %d is negative", page)
+	}
+	if pageSize == 0 {
+		pageSize = DefaultPageSize(api)
+	}
+	if pageSize < 0 || pageSize > MaxPageSize(api) {
+		return vendor.Page{}, permanent(api, "page_size %d is outside 1..%d", pageSize, MaxPageSize(api))
+	}
+	biz, err := buildBiz(params, page+1, pageSize)
+	if err != nil {
+		return vendor.Page{}, permanent(api, "params cannot be sent as biz JSON: %v", err)
+	}
+	data, err := c.call(ctx, api, biz)
+	if err != nil {
+		return vendor.Page{}, err
+	}
+	return parsePage(api, data, pageSize)
+}
+
+// call runs one business call and returns the answer's data, recovering
+// from an expired token when the app may refresh.
+func (c *Client) call(ctx context.Context, api, biz string) (json.RawMessage, error) {
+	ans, used, err := c.send(ctx, api, func(ts string) map[string]string {
+		return c.bizFields(ts, biz)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if ans.code == codeToken {
+		if c.provider {
+			e := c.codeError(api, ans.code, ans.codeText, ans.msg, used)
+			e.Kind = vendor.Permanent
+			e.Msg = joinMsg(e.Msg, "service-provider apps cannot refresh tokens: re-authorization by the merchant is required")
+			return nil, e
+		}
+		if err := c.refreshOnce(ctx, api, used); err != nil {
+			return nil, err
+		}
+		// Retry once with the new token; a second 100 means refreshing did
+		// not help, which only the operator can fix.
+		ans, used, err = c.send(ctx, api, func(ts string) map[string]string {
+			return c.bizFields(ts, biz)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if ans.code == codeToken {
+		e := c.codeError(api, ans.code, ans.codeText, ans.msg, used)
+		e.Msg = joinMsg(e.Msg, "access_token still rejected after refreshing it: check the merchant's authorization")
+		return nil, e
+	}
+	if ans.code != codeOK {
+		return nil, c.codeError(api, ans.code, ans.codeText, ans.msg, used)
+	}
+	return ans.data, nil
+}
+
+// bizFields are the system fields of a business call (contract 2) with the
+// token in force now.
+func (c *Client) bizFields(ts, biz string) map[string]string {
+	access, _ := c.Tokens()
+	return map[string]string{
+		"app_key": c.appKey, "access_token": access, "timestamp": ts,
+		"charset": "utf-8", "version": "2", "biz": biz,
+	}
+}
+
+// answer is a decoded envelope.
+type answer struct {
+	code     int64
+	codeText string
+	msg      string
+	data     json.RawMessage
+}
+
+// send posts the fields build returns for a timestamp, signed, and decodes
+// the envelope. Code 140 (timestamp out of tolerance) is answered by
+// rebuilding with a fresh timestamp once: a request that waited in a queue
+// or a retry loop may simply have gone stale. used is the access token the
+// last attempt carried ("" for token calls).
+func (c *Client) send(ctx context.Context, api string, build func(ts string) map[string]string) (ans answer, used string, err error) {
+	for attempt := 0; ; attempt++ {
+		fields := build(strconv.FormatInt(c.now().Unix(), 10))
+		used = fields["access_token"]
+		ans, err = c.post(ctx, api, fields)
+		if err != nil || ans.code != codeTimestamp || attempt == 1 {
+			return ans, used, err
+		}
+	}
+}
+
+// post signs fields, sends them as a form and decodes the envelope. The
+// signature covers exactly the values posted.
+func (c *Client) post(ctx context.Context, api string, fields map[string]string) (answer, error) {
+	sign := Sign(fields, c.secret)
+	form := make(url.Values, len(fields)+1)
+	for k, v := range fields {
+		form.Set(k, v)
+	}
+	form.Set("sign", sign)
+	// The token of this call may be superseded by a concurrent refresh
+	// before an error is built, so it is redacted explicitly.
+	redact := []string{sign, fields["access_token"], fields["refresh_token"]}
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+api, strings.NewReader(form.Encode()))
+	if err != nil {
+		return answer{}, permanent(api, "cannot build request: %v", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded;charset=utf-8")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return answer{}, c.transportError(ctx, api, "request failed", err, redact...)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return answer{}, c.transportError(ctx, api, "reading answer failed", err, redact...)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return answer{}, c.httpError(api, resp.StatusCode, body, redact...)
+	}
+	return c.decodeEnvelope(api, body, redact...)
+}
+
+// decodeEnvelope reads {"code","msg","data"}. success is code == 0; the
+// legacy "issuccess" flag some answers carry is ignored. code and msg are
+// read leniently (a numeric string code, a non-string msg).
+func (c *Client) decodeEnvelope(api string, body []byte, redact ...string) (answer, error) {
+	var env struct {
+		Code    json.RawMessage `json:"code"`
+		Msg     json.RawMessage `json:"msg"`
+		Message json.RawMessage `json:"message"`
+		Data    json.RawMessage `json:"data"`
+	}
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || (trimmed[0] != '{' && trimmed[0] != '[') {
+		return answer{}, c.badAnswer(api, "answer is not JSON", body, redact...)
+	}
+	if err := json.Unmarshal(trimmed, &env); err != nil {
+		return answer{}, c.badAnswer(api, "answer is truncated or malformed JSON", body, redact...)
+	}
+	text, ok := scalarText(env.Code)
+	if !ok {
+		return answer{}, c.badAnswer(api, "answer carries no code", body, redact...)
+	}
+	code, err := strconv.ParseInt(text, 10, 64)
+	if err != nil {
+		return answer{}, c.badAnswer(api, "answer code is not a number", body, redact...)
+	}
+	msg, _ := scalarText(env.Msg)
+	if msg == "" {
+		msg, _ = scalarText(env.Message)
+	}
+	return answer{code: code, codeText: text, msg: msg, data: env.Data}, nil
+}
+
+// refreshOnce makes sure the token that got code 100 (used) is replaced,
+// running at most one refresh at a time: the refresh token is single-use,
+// so a second concurrent refresh would fail and could strand the merchant.
+func (c *Client) refreshOnce(ctx context.Context, api, used string) error {
+	for {
+		c.mu.Lock()
+		if c.access != used {
+			// Someone refreshed after this call was sent; just retry.
+			c.mu.Unlock()
+			return nil
+		}
+		if f := c.flight; f != nil {
+			c.mu.Unlock()
+			select {
+			case <-f.done:
+			case <-ctx.Done():
+				return fmt.Errorf("%s: %s: waiting for token refresh: %w", vendorName, api, ctx.Err())
+			}
+			if f.abandoned && ctx.Err() == nil {
+				continue // the refreshing caller gave up; take over
+			}
+			if f.err != nil {
+				return f.err
+			}
+			continue // re-check: the token has changed
+		}
+		f := &refreshFlight{done: make(chan struct{})}
+		c.flight = f
+		refresh := c.refresh
+		c.mu.Unlock()
+
+		err := c.doRefresh(ctx, api, refresh)
+		c.mu.Lock()
+		c.flight = nil
+		c.mu.Unlock()
+		f.err, f.abandoned = err, err != nil && ctx.Err() != nil
+		close(f.done)
+		return err
+	}
+}
+
+// doRefresh calls refreshToken (contract 3.2, 5.1), installs the new pair
+// and hands it to OnTokens. api is the interface that needed it, for the
+// error message.
+func (c *Client) doRefresh(ctx context.Context, api, refresh string) error {
+	ans, _, err := c.send(ctx, pathRefreshToken, func(ts string) map[string]string {
+		return map[string]string{
+			"app_key": c.appKey, "charset": "utf-8", "grant_type": "refresh_token",
+			"refresh_token": refresh, "scope": "all", "timestamp": ts,
+		}
+	})
+	if err != nil {
+		var ve *vendor.Error
+		if errors.As(err, &ve) {
+			ve.Msg = joinMsg(ve.Msg, "while refreshing the access token for "+api)
+		}
+		return err
+	}
+	if ans.code != codeOK {
+		// 100 here means the refresh token itself is invalid or used up:
+		// Expired, as only new credentials help; 150 and the rest keep the
+		// classification of their code.
+		e := c.codeError(pathRefreshToken, ans.code, ans.codeText, ans.msg, refresh)
+		hint := "token refresh for " + api + " failed"
+		if ans.code == codeToken {
+			hint += ": refresh_token invalid or expired, the app must be authorized again"
+		}
+		e.Msg = c.redact(joinMsg(e.Msg, hint), refresh)
+		return e
+	}
+	var tok struct {
+		AccessToken  string      `json:"access_token"`
+		RefreshToken string      `json:"refresh_token"`
+		ExpiresIn    json.Number `json:"expires_in"`
+	}
+	if err := json.Unmarshal(ans.data, &tok); err != nil || tok.AccessToken == "" {
+		return &vendor.Error{
+			Vendor: vendorName, Interface: pathRefreshToken, Kind: vendor.Transient,
+			Msg: "token refresh answer carries no access_token",
+		}
+	}
+	if tok.RefreshToken == "" {
+		tok.RefreshToken = refresh
+	}
+	secs, _ := tok.ExpiresIn.Float64()
+	expiresIn := time.Duration(secs * float64(time.Second))
+	c.mu.Lock()
+	c.access, c.refresh = tok.AccessToken, tok.RefreshToken
+	c.mu.Unlock()
+	if c.onTokens != nil {
+		c.onTokens(tok.AccessToken, tok.RefreshToken, expiresIn)
+	}
+	return nil
+}
+
+// normalizeAPI accepts "open/other/inout/query" as well as the path with
+// its leading slash, so the base URL joins cleanly.
+func normalizeAPI(api string) string {
+	api = strings.TrimSpace(api)
+	if !strings.HasPrefix(api, "/") {
+		api = "/" + api
+	}
+	return api
+}
+
+// buildBiz serializes the business parameters once; the same text is
+// signed and posted (re-serializing after signing gives code 10). HTML
+// escaping is off so the text stays what a reader expects; non-ASCII (the
+// Chinese `types` literals) is sent as UTF-8, as the platform signs it.
+func buildBiz(params map[string]any, pageIndex, pageSize int) (string, error) {
+	m := make(map[string]any, len(params)+2)
+	for k, v := range params {
+		if v, keep := cleanValue(v); keep {
+			m[k] = v
+		}
+	}
+	m["page_index"] = pageIndex
+	m["page_size"] = pageSize
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(buf.String(), "\n"), nil
+}
+
+// cleanValue drops nulls (the vendor wants unset fields omitted) and
+// renders times as the vendor's China-time layout: a UTC time sent as
+// RFC 3339 would be rejected, and one converted without +8 h would shift
+// the window by eight hours.
+func cleanValue(v any) (any, bool) {
+	switch x := v.(type) {
+	case nil:
+		return nil, false
+	case json.RawMessage:
+		if string(bytes.TrimSpace(x)) == "null" {
+			return nil, false
+		}
+		return x, true
+	case time.Time:
+		return x.In(shanghai).Format(vendorTimeLayout), true
+	case *time.Time:
+		if x == nil {
+			return nil, false
+		}
+		return x.In(shanghai).Format(vendorTimeLayout), true
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			if e, keep := cleanValue(e); keep {
+				out[k] = e
+			}
+		}
+		return out, true
+	case []any:
+		out := make([]any, 0, len(x))
+		for _, e := range x {
+			if e, keep := cleanValue(e); keep {
+				out = append(out, e)
+			}
+		}
+		return out, true
+	}
+	return v, true
+}
+
+// vendorTimeLayout is the vendor's datetime layout; answers may add
+// milliseconds, which time.Parse accepts without a layout change.
+const vendorTimeLayout = "2006-01-02 15:04:05"
+
+// shanghai is the zone of every vendor datetime; the fixed +08:00 fallback
+// covers hosts without tzdata (China has no DST, so it is exact).
+var shanghai = func() *time.Location {
+	if loc, err := time.LoadLocation("Asia/Shanghai"); err == nil {
+		return loc
+	}
+	return time.FixedZone("CST", 8*3600)
+}()
+
+// docFields says how to read one interface's documents.
+type docFields struct {
+	id       func(api string, f map[string]json.RawMessage) (string, error)
+	modified []string // first present, non-empty field wins
+}
+
+func fieldsFor(api string) docFields {
+	switch api {
+	case APIOtherInout:
+		return docFields{id: firstID("io_id"), modified: []string{"modified"}}
+	case APISkusn:
+		// One document per (in/out bill, unique code): io_id alone repeats
+		// across the codes of a bill. create_time is the fallback because
+		// the published answer does not promise modified_time.
+		return docFields{id: skusnID, modified: []string{"modified_time", "create_time"}}
+	}
+	return docFields{id: firstID("io_id", "o_id", "id"), modified: []string{"modified"}}
+}
+
+// firstID takes the id from the first of names present.
+func firstID(names ...string) func(string, map[string]json.RawMessage) (string, error) {
+	return func(api string, f map[string]json.RawMessage) (string, error) {
+		for _, n := range names {
+			if s, ok := scalarText(f[n]); ok && s != "" {
+				return s, nil
+			}
+		}
+		return "", permanent(api, "document has none of the id fields %s", strings.Join(names, ", "))
+	}
+}
+
+func skusnID(api string, f map[string]json.RawMessage) (string, error) {
+	io, ok1 := scalarText(f["io_id"])
+	sn, ok2 := scalarText(f["sku_sn"])
+	if !ok1 || !ok2 || io == "" || sn == "" {
+		return "", permanent(api, "document lacks io_id or sku_sn")
+	}
+	return io + ":" + sn, nil
+}
+
+// listKeys are where a page object may hold its documents: "datas" is the
+// openweb page object (other/inout); the rest are seen in other answers.
+var listKeys = []string{"datas", "list", "items", "rows", "records", "data"}
+
+// parsePage turns data into a page. data is either a page object (with
+// datas, has_next, page_count, data_count) or a bare array (skusn), for
+// any interface.
+func parsePage(api string, data json.RawMessage, pageSize int) (vendor.Page, error) {
+	out := vendor.Page{Total: -1, Docs: []vendor.Document{}}
+	raw := bytes.TrimSpace(data)
+	if len(raw) == 0 || string(raw) == "null" {
+		return out, nil
+	}
+	var items []json.RawMessage
+	var meta map[string]json.RawMessage
+	switch raw[0] {
+	case '[':
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return vendor.Page{}, permanent(api, "data array is malformed: %v", err)
+		}
+	case '{':
+		if err := json.Unmarshal(raw, &meta); err != nil {
+			return vendor.Page{}, permanent(api, "data object is malformed: %v", err)
+		}
+		found := false
+		for _, k := range listKeys {
+			v, ok := meta[k]
+			if !ok {
+				continue
+			}
+			found = true
+			if t := bytes.TrimSpace(v); len(t) > 0 && string(t) != "null" {
+				if err := json.Unmarshal(t, &items); err != nil {
+					return vendor.Page{}, permanent(api, "data.%s is not an array: %s", k, vendor.Snippet(t))
+				}
+			}
+			break
+		}
+		if !found && len(meta) > 0 && !hasAny(meta, "has_next", "page_count", "data_count") {
+			return vendor.Page{}, permanent(api, "data carries no document list (looked for %s): %s",
+				strings.Join(listKeys, ", "), vendor.Snippet(raw))
+		}
+	default:
+		return vendor.Page{}, permanent(api, "data is neither an object nor an array: %s", vendor.Snippet(raw))
+	}
+
+	spec := fieldsFor(api)
+	for _, item := range items {
+		var f map[string]json.RawMessage
+		if err := json.Unmarshal(item, &f); err != nil {
+			return vendor.Page{}, permanent(api, "document is not an object: %s", vendor.Snippet(item))
+		}
+		id, err := spec.id(api, f)
+		if err != nil {
+			return vendor.Page{}, err
+		}
+		out.Docs = append(out.Docs, vendor.Document{ID: id, Modified: docTime(f, spec.modified), Raw: item})
+	}
+
+	out.More = len(items) == pageSize
+	if meta != nil {
+		if n, ok := intField(meta, "data_count"); ok {
+			out.Total = int(n)
+		}
+		// The vendor's own flags win over the page-length guess; an empty
+		// page ends the list whatever the flags say, so a miscounted
+		// page_count cannot loop the engine.
+		if b, ok := boolField(meta, "has_next"); ok {
+			out.More = b
+		} else if pc, ok := intField(meta, "page_count"); ok {
+			pi, ok := intField(meta, "page_index")
+			out.More = ok && pi < pc
+		}
+		if len(items) == 0 {
+			out.More = false
+		}
+	}
+	return out, nil
+}
+
+func hasAny(m map[string]json.RawMessage, keys ...string) bool {
+	for _, k := range keys {
+		if _, ok := m[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// docTime parses the first present datetime field as China time. A value
+// that does not parse gives the zero time (the vendor's data, which no
+// retry or operator action could fix, should not stop the sync).
+func docTime(f map[string]json.RawMessage, names []string) time.Time {
+	for _, n := range names {
+		s, ok := scalarText(f[n])
+		if !ok || s == "" {
+			continue
+		}
+		for _, layout := range []string{vendorTimeLayout, "2006-01-02T15:04:05", "2006-01-02"} {
+			if t, err := time.ParseInLocation(layout, s, shanghai); err == nil {
+				return t
+			}
+		}
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t.In(shanghai)
+		}
+		return time.Time{}
+	}
+	return time.Time{}
+}
+
+// scalarText reads a JSON string or number as text. Integral numbers keep
+// their digits (no float64 round trip, so 19-digit ids stay exact).
+func scalarText(raw json.RawMessage) (string, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", false
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", false
+		}
+		return strings.TrimSpace(s), true
+	case '{', '[', 't', 'f':
+		return "", false
+	}
+	text := string(raw)
+	if _, err := strconv.ParseInt(text, 10, 64); err == nil {
+		return text, true
+	}
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil {
+		return "", false
+	}
+	if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+		return strconv.FormatInt(int64(f), 10), true
+	}
+	return text, true
+}
+
+func intField(m map[string]json.RawMessage, k string) (int64, bool) {
+	s, ok := scalarText(m[k])
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
+
+func boolField(m map[string]json.RawMessage, k string) (bool, bool) {
+	switch string(bytes.TrimSpace(m[k])) {
+	case "true", `"true"`:
+		return true, true
+	case "false", `"false"`:
+		return false, true
+	}
+	return false, false
+}
