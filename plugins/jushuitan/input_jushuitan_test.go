@@ -1,7 +1,10 @@
 package jushuitan
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -56,5 +59,51 @@ func TestJushuitanInputLint(t *testing.T) {
 				t.Fatalf("got %v, want an error containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestIntegrationJushuitanBadSecretStopsWithoutLeakingIt(t *testing.T) {
+	box := streamtest.StartSandbox(t, 50)
+	const secret = "wrong-secret-8c1f"
+	var logs bytes.Buffer
+	b := service.NewStreamBuilder()
+	b.SetLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err := b.AddInputYAML(fmt.Sprintf(`jushuitan:
+  base_url: %s
+  app_key: sandbox-jst-app
+  app_secret: %s
+  access_token: sandbox-jst-token
+  refresh_token: sandbox-jst-refresh
+  api: %s
+  params: |
+    root.modified_begin = @window_start.ts_format("2006-01-02 15:04:05", "Asia/Shanghai")
+    root.modified_end = @window_end.ts_format("2006-01-02 15:04:05", "Asia/Shanghai")
+  window:
+    max_span: 168h
+`, box.URL(), secret, APIOtherInout)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.AddOutputYAML("drop: {}"); err != nil {
+		t.Fatal(err)
+	}
+	s, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// The input ends by itself on a permanent error; the stream then stops.
+	if err := s.Run(ctx); err != nil {
+		t.Fatalf("stream: %v", err)
+	}
+	out := logs.String()
+	want := "jushuitan: /open/other/inout/query: code 10"
+	if !strings.Contains(out, want) {
+		t.Fatalf("logs do not name vendor, interface and code (%q):\n%s", want, out)
+	}
+	for _, s := range []string{secret, "sandbox-jst-token", "sandbox-jst-refresh"} {
+		if strings.Contains(out, s) {
+			t.Fatalf("a secret (%s) appears in the logs:\n%s", s, out)
+		}
 	}
 }
