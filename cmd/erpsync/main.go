@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
 	// Vendor times are Asia/Shanghai and the container image has no zoneinfo.
 	_ "time/tzdata"
 
@@ -14,11 +16,12 @@ import (
 
 	"github.com/erpsync/erpsync/internal/buildinfo"
 	_ "github.com/erpsync/erpsync/plugins/all"
+	"github.com/erpsync/erpsync/plugins/poll"
 )
 
 func main() {
 	version, date := buildinfo.Read()
-	service.RunCLI(context.Background(),
+	code, err := service.RunCLIToCode(context.Background(),
 		service.CLIOptSetBinaryName("erpsync"),
 		service.CLIOptSetProductName("erpsync"),
 		service.CLIOptSetVersion(version, date),
@@ -26,4 +29,16 @@ func main() {
 		service.CLIOptAddCommand(sandboxCommand()),
 		service.CLIOptAddCommand(demoCommand()),
 	)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	// An input stopped by a permanent vendor error (bad secret, no
+	// permission) ends its stream cleanly; the process still failed.
+	if stops := poll.Stopped(); code == 0 && len(stops) > 0 {
+		for _, e := range stops {
+			fmt.Fprintf(os.Stderr, "erpsync: an input stopped: %v\n", e)
+		}
+		code = 1
+	}
+	os.Exit(code)
 }

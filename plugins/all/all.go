@@ -7,6 +7,7 @@ package all
 
 import (
 	_ "github.com/erpsync/erpsync/plugins/jushuitan"
+	_ "github.com/erpsync/erpsync/plugins/ratelimit"
 	_ "github.com/erpsync/erpsync/plugins/wdt"
 	_ "github.com/erpsync/erpsync/plugins/xbb"
 )

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sync"
 	"time"
 
@@ -69,12 +70,18 @@ type Engine struct {
 	// read-side state, touched only by ReadBatch (Benthos calls it from one goroutine)
 	prevEnd time.Time
 	cur     *cursor
-	// seen holds the modified time of documents already emitted whose
-	// modified time is inside the current window or its overlap; a document
-	// read again unchanged (keyset boundaries, lookback) is not re-emitted.
-	seen     map[string]time.Time
+	// seen holds, per document emitted whose modified time is inside the
+	// current window or its overlap, that time and a hash of its content: a
+	// document read again unchanged (keyset boundaries, lookback) is not
+	// re-emitted, while two versions sharing one modified second both are.
+	seen     map[string]seenDoc
 	fullDone bool
 	fatal    error
+}
+
+type seenDoc struct {
+	modified time.Time
+	hash     uint64
 }
 
 type cursor struct {
@@ -106,7 +113,7 @@ func New(f Fetcher, o Options, mgr *service.Resources) *Engine {
 	}
 	return &Engine{
 		f: f, o: o, mgr: mgr, log: mgr.Logger(), now: o.Now,
-		trk: newTracker(), pace: sharedPacer(key), seen: map[string]time.Time{},
+		trk: newTracker(), pace: sharedPacer(key), seen: map[string]seenDoc{},
 	}
 }
 
@@ -146,13 +153,11 @@ func (e *Engine) ReadBatch(ctx context.Context) (service.MessageBatch, service.A
 		c := e.cur
 		params, err := e.params(c)
 		if err != nil {
-			e.fatal = fmt.Errorf("%s %s: params mapping: %w", e.o.Vendor, e.o.API, err)
-			e.log.Errorf("%v; stopping the input", e.fatal)
+			e.stop(fmt.Errorf("%s %s: params mapping: %w", e.o.Vendor, e.o.API, err))
 			return nil, nil, service.ErrEndOfInput
 		}
 		if c.pages >= e.o.MaxPages {
-			e.fatal = fmt.Errorf("%s %s: more than %d pages in one window: the vendor never reported the last page; narrow window.max_span", e.o.Vendor, e.o.API, e.o.MaxPages)
-			e.log.Errorf("%v; stopping the input", e.fatal)
+			e.stop(fmt.Errorf("%s %s: more than %d pages in one window: the vendor never reported the last page; narrow window.max_span", e.o.Vendor, e.o.API, e.o.MaxPages))
 			return nil, nil, service.ErrEndOfInput
 		}
 		page, err := e.fetch(ctx, params, c.page)
@@ -161,8 +166,7 @@ func (e *Engine) ReadBatch(ctx context.Context) (service.MessageBatch, service.A
 				return nil, nil, ctx.Err()
 			}
 			if vendor.KindOf(err) == vendor.Permanent {
-				e.fatal = err
-				e.log.Errorf("%v; stopping the input", err)
+				e.stop(err)
 				return nil, nil, service.ErrEndOfInput
 			}
 			// The cursor is kept: the next ReadBatch retries the same page.
@@ -223,7 +227,7 @@ func (e *Engine) nextCursor(ctx context.Context) (bool, error) {
 			e.prevEnd = w.End
 			e.cur = &cursor{win: w, qStart: w.Start, state: e.trk.add(w.End)}
 			for id, m := range e.seen {
-				if m.Before(w.Start) {
+				if m.modified.Before(w.Start) {
 					delete(e.seen, id)
 				}
 			}
@@ -300,10 +304,13 @@ func (e *Engine) messages(c *cursor, page vendor.Page) service.MessageBatch {
 	batch := make(service.MessageBatch, 0, len(page.Docs))
 	for _, d := range page.Docs {
 		if !c.full && !d.Modified.IsZero() {
-			if prev, ok := e.seen[d.ID]; ok && prev.Equal(d.Modified) {
+			h := fnv.New64a()
+			_, _ = h.Write(d.Raw)
+			cur := seenDoc{modified: d.Modified, hash: h.Sum64()}
+			if prev, ok := e.seen[d.ID]; ok && prev == cur {
 				continue
 			}
-			e.seen[d.ID] = d.Modified
+			e.seen[d.ID] = cur
 		}
 		m := service.NewMessage(d.Raw)
 		m.MetaSetMut("source_vendor", e.o.Vendor)
@@ -464,6 +471,30 @@ func (e *Engine) Close(ctx context.Context) error { return nil }
 
 // Err is the error that stopped the input, if any.
 func (e *Engine) Err() error { return e.fatal }
+
+var (
+	stoppedMu sync.Mutex
+	stopped   []error
+)
+
+// stop records the error that ends the input, logs it and lets the process
+// report failure (see Stopped).
+func (e *Engine) stop(err error) {
+	e.fatal = err
+	e.log.Errorf("%v; stopping the input", err)
+	stoppedMu.Lock()
+	defer stoppedMu.Unlock()
+	stopped = append(stopped, err)
+}
+
+// Stopped returns the errors that stopped inputs of this process. The
+// erpsync binary exits non-zero when there are any, so a cron job or an
+// orchestrator sees a broken credential instead of a clean exit.
+func Stopped() []error {
+	stoppedMu.Lock()
+	defer stoppedMu.Unlock()
+	return append([]error(nil), stopped...)
+}
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	if d <= 0 {

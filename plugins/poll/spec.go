@@ -6,6 +6,10 @@ import (
 	"strings"
 	"time"
 
+	// The lint rules use pure Bloblang methods (parse_duration); Benthos
+	// parses lint rules when a spec is registered, so those methods must be
+	// registered first.
+	_ "github.com/redpanda-data/benthos/v4/public/components/pure"
 	"github.com/redpanda-data/benthos/v4/public/service"
 )
 
@@ -86,7 +90,7 @@ func Fields(apiDoc, paramsDoc string, lim VendorLimits) []*service.ConfigField {
 			Default(false),
 		service.NewObjectField(FieldCheckpoint,
 			service.NewStringField(FieldCheckpointCache).Description("Name of the cache resource holding the checkpoint; empty keeps none (every start begins at `window.start`).").Default(""),
-			service.NewStringField(FieldCheckpointKey).Description("Key of the checkpoint in the cache; give every stream its own.").Default(""),
+			service.NewStringField(FieldCheckpointKey).Description("Key of the checkpoint in the cache; give every stream reading the same interface its own. Empty: `<vendor>_<api>` with `/` and other unsafe characters replaced by `_`.").Default(""),
 		).Description("Where the checkpoint (the end of the last fully acknowledged window) is stored, after the acknowledgements."),
 		service.NewStringField(FieldRateLimit).
 			Description("Name of a rate_limit resource shared by every stream on this vendor account. A rate-limit answer from the vendor pauses every stream sharing it.").
@@ -160,7 +164,7 @@ func ParseOptions(conf *service.ParsedConfig, vendorName string, lim VendorLimit
 		return o, err
 	}
 	if o.CheckpointKey == "" {
-		o.CheckpointKey = vendorName + ":" + o.API
+		o.CheckpointKey = DefaultCheckpointKey(vendorName, o.API)
 	}
 	if o.RateLimit, err = conf.FieldString(FieldRateLimit); err != nil {
 		return o, err
@@ -214,4 +218,17 @@ root = if $max_span > 0 && $span > $max_span { root.append("%s %%s: window.max_s
 root = if this.window != null && $span > 0 && $lookback >= $span { root.append("%s: window.lookback must be shorter than window.max_span") } else { root }
 root = if $max_page > 0 && this.page_size.or(0) > $max_page { root.append("%s %%s: page_size %%d is above the vendor maximum %%d".format($api, this.page_size, $max_page)) } else { root }
 `, spanCases, int64(lim.MaxSpan), pageCases, lim.MaxPageSize, vendorName, vendorName, vendorName)
+}
+
+// DefaultCheckpointKey is the checkpoint key of an input that names none:
+// vendor and api with every character a file name or cache key could
+// choke on replaced, e.g. "jushuitan_open_other_inout_query".
+func DefaultCheckpointKey(vendorName, api string) string {
+	b := []byte(vendorName + "_" + strings.Trim(api, "/"))
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
 }

@@ -99,8 +99,10 @@ func (d *Dataset) Touch(id string, at time.Time) bool {
 		d.mutate(body, doc.Version)
 	}
 	doc.Body = body
-	if !at.After(doc.Modified) {
-		at = doc.Modified.Add(time.Second)
+	// Two changes within one second share a modified time, as at the
+	// vendors (whole seconds); a time never goes backwards.
+	if at.Before(doc.Modified) {
+		at = doc.Modified
 	}
 	doc.Modified = at
 	return true
