@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -247,5 +248,40 @@ func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPermanentVendorErrorFailsTheProcess: a bad app secret stops the input
+// with the vendor's code and message, and `erpsync run` exits non-zero.
+func TestPermanentVendorErrorFailsTheProcess(t *testing.T) {
+	url := startSandbox(t, "--records", "20")
+	cfg := filepath.Join(t.TempDir(), "bad.yaml")
+	writeFile(t, cfg, `
+input:
+  jushuitan:
+    base_url: `+url+`
+    app_key: sandbox-jst-app
+    app_secret: not-the-secret-42
+    access_token: sandbox-jst-token
+    refresh_token: sandbox-jst-refresh
+    api: /open/other/inout/query
+    params: |
+      root.modified_begin = @window_start.ts_format("2006-01-02 15:04:05", "Asia/Shanghai")
+      root.modified_end = @window_end.ts_format("2006-01-02 15:04:05", "Asia/Shanghai")
+    window:
+      max_span: 168h
+output:
+  drop: {}
+`)
+	out, err := run(t, "run", cfg)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("erpsync run with a bad secret: %v, want exit code 1\n%s", err, out)
+	}
+	if !strings.Contains(out, "jushuitan: /open/other/inout/query: code 10") {
+		t.Fatalf("output does not name vendor, interface and code:\n%s", out)
+	}
+	if strings.Contains(out, "not-the-secret-42") {
+		t.Fatalf("the secret leaked into the output:\n%s", out)
 	}
 }
