@@ -285,3 +285,42 @@ output:
 		t.Fatalf("the secret leaked into the output:\n%s", out)
 	}
 }
+
+// TestReadmeFirstStream runs the README's first stream, as written, against
+// `erpsync sandbox --records 500`: it must print every bill once and exit.
+func TestReadmeFirstStream(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const marker = "<!-- readme-example: jushuitan-stream -->\n```yaml\n"
+	i := strings.Index(string(readme), marker)
+	if i < 0 {
+		t.Fatal("README has no jushuitan-stream example")
+	}
+	conf := string(readme[i+len(marker):])
+	conf = conf[:strings.Index(conf, "```")]
+	path := filepath.Join(t.TempDir(), "first.yaml")
+	writeFile(t, path, conf)
+
+	url := startSandbox(t, "--records", "500")
+	cmd := exec.Command(erpsyncBin, "run", path)
+	cmd.Env = append(os.Environ(), "SANDBOX="+url, "START="+time.Now().Add(-31*24*time.Hour).Format(time.RFC3339))
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("README stream failed: %v\n%s", err, out)
+	}
+	ids := map[float64]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var doc struct {
+			IOID float64 `json:"io_id"`
+		}
+		if err := json.Unmarshal([]byte(line), &doc); err != nil || doc.IOID == 0 {
+			t.Fatalf("not a bill: %q (%v)", line, err)
+		}
+		ids[doc.IOID] = true
+	}
+	if len(ids) != 500 {
+		t.Fatalf("the README stream printed %d distinct bills, want 500", len(ids))
+	}
+}
