@@ -49,6 +49,29 @@ var jstInOut = source{"jushuitan_other_inout", func(url, start, extra string) st
 `, url, start, extra)
 }}
 
+var jstSkusn = source{"jushuitan_skusn", func(url, start, extra string) string {
+	return fmt.Sprintf(`jushuitan:
+  base_url: %s
+  app_key: sandbox-jst-app
+  app_secret: sandbox-jst-secret
+  access_token: sandbox-jst-token
+  refresh_token: sandbox-jst-refresh
+  api: /open/webapi/wmsapi/skusn/queryinoutitemskusns
+  params: |
+    root.create_time_start = @window_start.ts_format("2006-01-02 15:04:05", "Asia/Shanghai")
+    root.create_time_end = @window_end.ts_format("2006-01-02 15:04:05", "Asia/Shanghai")
+  page_size: 50
+  window:
+    start: %s
+    max_span: 168h
+    lag: 0s
+%s  stop_when_caught_up: true
+  checkpoint:
+    cache: checkpoints
+    key: jst_skusn
+`, url, start, extra)
+}}
+
 var xbbProducts = source{"xbb_products", func(url, start, extra string) string {
 	return fmt.Sprintf(`xbb:
   base_url: %s
@@ -79,7 +102,7 @@ func fileCache(dir string) streamtest.Option {
 }
 
 func TestIntegrationMutationWhilePagingMissesNothing(t *testing.T) {
-	for _, src := range []source{jstInOut, xbbProducts} {
+	for _, src := range []source{jstInOut, jstSkusn, xbbProducts} {
 		t.Run(src.dataset, func(t *testing.T) {
 			sb := streamtest.StartSandbox(t, 500, noLimits, func(o *sandbox.Options) {
 				o.Faults = core.Faults{MutateRate: 1}
