@@ -1,6 +1,10 @@
 package jushuitan
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
@@ -15,6 +19,7 @@ const (
 	jiFieldAccessToken  = "access_token"
 	jiFieldRefreshToken = "refresh_token"
 	jiFieldProvider     = "provider_app"
+	jiFieldTokenCache   = "token_cache"
 
 	apiOtherInOut = "/open/other/inout/query"
 	apiSkuSN      = "/open/webapi/wmsapi/skusn/queryinoutitemskusns"
@@ -61,6 +66,9 @@ One message per document, one batch per page. Metadata: `+"`source_vendor`"+` (j
 			service.NewStringField(jiFieldAccessToken).Description("The merchant's access token.").Secret(),
 			service.NewStringField(jiFieldRefreshToken).Description("The merchant's refresh token, used when the access token expires (self-built apps).").Secret().Default(""),
 			service.NewBoolField(jiFieldProvider).Description("The app is a service-provider (服务商) app, which may not refresh tokens: an expired token stops the input with a re-authorization error.").Default(false),
+			service.NewStringField(jiFieldTokenCache).
+				Description("Name of a cache resource keeping the token pair renewed at run time. A refresh makes the old pair unusable, so without it a restart falls back to the configured (spent) tokens and the merchant must authorize again. Share it between streams of one merchant. The cache holds live credentials: protect it like the config's secrets.").
+				Default(""),
 		).
 		Fields(poll.Fields(
 			"Interface path, e.g. `/open/other/inout/query` or `/open/webapi/wmsapi/skusn/queryinoutitemskusns`.",
@@ -109,9 +117,23 @@ func newJushuitanInputFromParsed(conf *service.ParsedConfig, mgr *service.Resour
 		return nil, err
 	}
 	log := mgr.Logger()
-	cfg.OnTokens = func(_, _ string, expiresIn time.Duration) {
-		// The new pair lives in memory; operators persist it by updating the
-		// credentials the config reads (secrets never reach the log).
+	tokenCache, err := conf.FieldString(jiFieldTokenCache)
+	if err != nil {
+		return nil, err
+	}
+	store := tokenStore{mgr: mgr, cache: tokenCache, key: "jushuitan_tokens_" + cfg.AppKey}
+	if p, ok, err := store.load(); err != nil {
+		return nil, err
+	} else if ok {
+		cfg.AccessToken, cfg.RefreshToken = p.AccessToken, p.RefreshToken
+		log.Infof("jushuitan: using the token pair renewed at %s from cache %q", p.Renewed.Format(time.RFC3339), tokenCache)
+	}
+	cfg.OnTokens = func(access, refresh string, expiresIn time.Duration) {
+		// Never log the tokens themselves.
+		if err := store.save(access, refresh, expiresIn); err != nil {
+			log.Errorf("jushuitan: access token renewed but not saved to cache %q: %v; a restart will need re-authorization", tokenCache, err)
+			return
+		}
 		log.Infof("jushuitan: access token renewed, valid for %s", expiresIn)
 	}
 	client, err := NewClient(cfg)
@@ -131,4 +153,59 @@ func newJushuitanInputFromParsed(conf *service.ParsedConfig, mgr *service.Resour
 
 func init() {
 	service.MustRegisterBatchInput("jushuitan", jushuitanInputSpec(), newJushuitanInputFromParsed)
+}
+
+// tokenStore keeps the renewed token pair in a cache resource.
+type tokenStore struct {
+	mgr        *service.Resources
+	cache, key string
+}
+
+type tokenPair struct {
+	AccessToken  string    `json:"access_token"`
+	RefreshToken string    `json:"refresh_token"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	Renewed      time.Time `json:"renewed"`
+}
+
+func (s tokenStore) load() (tokenPair, bool, error) {
+	var p tokenPair
+	if s.cache == "" {
+		return p, false, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var raw []byte
+	var gerr error
+	if err := s.mgr.AccessCache(ctx, s.cache, func(c service.Cache) { raw, gerr = c.Get(ctx, s.key) }); err != nil {
+		return p, false, fmt.Errorf("jushuitan: token_cache %q: %w", s.cache, err)
+	}
+	if errors.Is(gerr, service.ErrKeyNotFound) {
+		return p, false, nil
+	}
+	if gerr != nil {
+		return p, false, fmt.Errorf("jushuitan: reading tokens from token_cache %q: %w", s.cache, gerr)
+	}
+	if err := json.Unmarshal(raw, &p); err != nil || p.AccessToken == "" {
+		return p, false, fmt.Errorf("jushuitan: token_cache %q key %q does not hold a token pair", s.cache, s.key)
+	}
+	return p, true, nil
+}
+
+func (s tokenStore) save(access, refresh string, expiresIn time.Duration) error {
+	if s.cache == "" {
+		return nil
+	}
+	now := time.Now()
+	raw, err := json.Marshal(tokenPair{AccessToken: access, RefreshToken: refresh, ExpiresAt: now.Add(expiresIn), Renewed: now})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var serr error
+	if err := s.mgr.AccessCache(ctx, s.cache, func(c service.Cache) { serr = c.Set(ctx, s.key, raw, nil) }); err != nil {
+		return err
+	}
+	return serr
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -219,5 +220,45 @@ token_bucket:
 		if n := sb.Env().Stats.Count("jushuitan", "", code); n != 0 {
 			t.Fatalf("the sandbox answered code %s %d times under the shared rate limit", code, n)
 		}
+	}
+}
+
+func TestIntegrationRenewedTokensSurviveRestart(t *testing.T) {
+	sb := streamtest.StartSandbox(t, 200, noLimits)
+	dir := t.TempDir()
+	withTokens := func(key string) string {
+		in := jstInOut.input(sb.URL(), windowStart(), "    lookback: 0s\n")
+		return strings.Replace(in, "key: jst_inout", "key: "+key, 1) + "  token_cache: checkpoints\n"
+	}
+	expired := false
+	first := streamtest.RunInput(t, withTokens("run1"), fileCache(dir),
+		streamtest.WithReject(func(int, service.MessageBatch) error {
+			if !expired {
+				expired = true
+				return sb.SetFaults(core.Faults{TokenTTL: core.Duration(time.Since(sb.Env().Start()))})
+			}
+			return nil
+		}))
+	streamtest.ExactlyOnce(t, sb, jstInOut.dataset, first)
+	if err := sb.SetFaults(core.Faults{}); err != nil {
+		t.Fatal(err)
+	}
+	refreshes := sb.Env().Stats.Count("jushuitan", "/openWeb/auth/refreshToken", "0")
+	if refreshes < 1 {
+		t.Fatal("the first run never renewed its token")
+	}
+
+	// The configured pair is spent; a restart reading the renewed pair from
+	// the cache reads everything again without renewing.
+	second := streamtest.RunInput(t, withTokens("run2"), fileCache(dir))
+	streamtest.ExactlyOnce(t, sb, jstInOut.dataset, second)
+	if n := sb.Env().Stats.Count("jushuitan", "/openWeb/auth/refreshToken", ""); n != refreshes {
+		t.Fatalf("the restart called refreshToken again (%d calls, %d before)", n, refreshes)
+	}
+
+	// Without the cache the spent pair cannot read anything.
+	in := strings.Replace(jstInOut.input(sb.URL(), windowStart(), "    lookback: 0s\n"), "key: jst_inout", "key: run3", 1)
+	if third := streamtest.RunInput(t, in, fileCache(dir)); len(third.Count) != 0 {
+		t.Fatalf("the spent token pair still read %d documents", len(third.Count))
 	}
 }
