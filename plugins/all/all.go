@@ -8,6 +8,7 @@ package all
 import (
 	_ "github.com/erpsync/erpsync/plugins/bloblang"
 	_ "github.com/erpsync/erpsync/plugins/jushuitan"
+	_ "github.com/erpsync/erpsync/plugins/kafka"
 	_ "github.com/erpsync/erpsync/plugins/ratelimit"
 	_ "github.com/erpsync/erpsync/plugins/wdt"
 	_ "github.com/erpsync/erpsync/plugins/xbb"
