@@ -5,6 +5,7 @@
 package vendor
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -100,7 +101,41 @@ type Page struct {
 	More bool
 	// Total is the vendor's total count of matching documents, or -1 when it gives none.
 	Total int
+	// Code is the vendor's answer code of the successful call ("0" for
+	// Jushuitan and WDT, "1" for XBB), for metrics by code.
+	Code string
 }
+
+// TransportCode names a failure that carried no vendor code, the way the
+// metrics and the sandbox's statistics count it: "http_502", "timeout",
+// "transport".
+func TransportCode(err error) string {
+	var ve *Error
+	if errors.As(err, &ve) {
+		if ve.Code != "" {
+			return ve.Code
+		}
+		if ve.Status != 0 {
+			return fmt.Sprintf("http_%d", ve.Status)
+		}
+		var te interface{ Timeout() bool }
+		if errors.As(ve.Err, &te) && te.Timeout() {
+			return "timeout"
+		}
+		if errors.Is(ve.Err, context.DeadlineExceeded) {
+			return "timeout"
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timeout"
+	}
+	return "transport"
+}
+
+// Observer is told of every answered (or failed) vendor call: the
+// interface and the answer code (the vendor's code, or TransportCode).
+// Metrics count calls through it.
+type Observer func(iface, code string)
 
 // Snippet shortens a response body for an error message.
 func Snippet(b []byte) string {

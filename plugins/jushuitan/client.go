@@ -68,6 +68,9 @@ type ClientConfig struct {
 	OnTokens func(accessToken, refreshToken string, expiresIn time.Duration)
 	// HTTPClient sends the calls; nil means a client with a 30 s timeout.
 	HTTPClient *http.Client
+	// Observe, when set, is told of every call the client makes, token
+	// renewals and internal retries included.
+	Observe vendor.Observer
 }
 
 // Client calls the Jushuitan openweb API for one app and one merchant. It
@@ -78,6 +81,7 @@ type Client struct {
 	secret   string
 	provider bool
 	onTokens func(accessToken, refreshToken string, expiresIn time.Duration)
+	observe  vendor.Observer
 	hc       *http.Client
 	now      func() time.Time // the timestamp clock; tests replace it
 
@@ -125,10 +129,15 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	return &Client{
 		base: base, appKey: cfg.AppKey, secret: cfg.AppSecret, provider: cfg.Provider,
-		onTokens: cfg.OnTokens, hc: hc, now: time.Now,
+		onTokens: cfg.OnTokens, observe: cfg.Observe, hc: hc, now: time.Now,
 		access: cfg.AccessToken, refresh: cfg.RefreshToken,
 	}, nil
 }
+
+// ReportsCalls tells the poll engine that this client reports every call
+// to its Observe hook itself (it makes calls of its own: token renewals,
+// retries after code 100 and 140).
+func (c *Client) ReportsCalls() bool { return c.observe != nil }
 
 // Tokens returns the token pair in force (it changes after a refresh).
 func (c *Client) Tokens() (access, refresh string) {
@@ -265,9 +274,22 @@ func (c *Client) send(ctx context.Context, api string, build func(ts string) map
 	}
 }
 
-// post signs fields, sends them as a form and decodes the envelope. The
-// signature covers exactly the values posted.
+// post sends one call and reports it to the observer.
 func (c *Client) post(ctx context.Context, api string, fields map[string]string) (answer, error) {
+	ans, err := c.postOnce(ctx, api, fields)
+	if c.observe != nil && ctx.Err() == nil {
+		code := ans.codeText
+		if err != nil {
+			code = vendor.TransportCode(err)
+		}
+		c.observe(api, code)
+	}
+	return ans, err
+}
+
+// postOnce signs fields, sends them as a form and decodes the envelope. The
+// signature covers exactly the values posted.
+func (c *Client) postOnce(ctx context.Context, api string, fields map[string]string) (answer, error) {
 	sign := Sign(fields, c.secret)
 	form := make(url.Values, len(fields)+1)
 	for k, v := range fields {
@@ -559,7 +581,7 @@ var listKeys = []string{"datas", "list", "items", "rows", "records", "data"}
 // datas, has_next, page_count, data_count) or a bare array (skusn), for
 // any interface.
 func parsePage(api string, data json.RawMessage, pageSize int) (vendor.Page, error) {
-	out := vendor.Page{Total: -1, Docs: []vendor.Document{}}
+	out := vendor.Page{Total: -1, Docs: []vendor.Document{}, Code: "0"}
 	raw := bytes.TrimSpace(data)
 	if len(raw) == 0 || string(raw) == "null" {
 		return out, nil

@@ -128,7 +128,10 @@ func newJushuitanInputFromParsed(conf *service.ParsedConfig, mgr *service.Resour
 		cfg.AccessToken, cfg.RefreshToken = p.AccessToken, p.RefreshToken
 		log.Infof("jushuitan: using the token pair renewed at %s from cache %q", p.Renewed.Format(time.RFC3339), tokenCache)
 	}
+	cfg.Observe = poll.Observer(mgr, vendorName)
+	renewed := poll.RenewalCounter(mgr, vendorName)
 	cfg.OnTokens = func(access, refresh string, expiresIn time.Duration) {
+		renewed()
 		// Never log the tokens themselves.
 		if err := store.save(access, refresh, expiresIn); err != nil {
 			log.Errorf("jushuitan: access token renewed but not saved to cache %q: %v; a restart will need re-authorization", tokenCache, err)

@@ -64,6 +64,9 @@ type Engine struct {
 	now  func() time.Time
 	trk  *tracker
 	pace *pacer
+	met  *metrics
+	// selfReported: the fetcher reports its own calls (see ReportsCalls).
+	selfReported bool
 
 	storeMu sync.Mutex
 
@@ -111,10 +114,15 @@ func New(f Fetcher, o Options, mgr *service.Resources) *Engine {
 	if key == "" {
 		key = o.Vendor + ":" + o.API
 	}
-	return &Engine{
+	e := &Engine{
 		f: f, o: o, mgr: mgr, log: mgr.Logger(), now: o.Now,
 		trk: newTracker(), pace: sharedPacer(key), seen: map[string]seenDoc{},
+		met: newMetrics(mgr, o.Vendor, o.API),
 	}
+	if r, ok := f.(interface{ ReportsCalls() bool }); ok {
+		e.selfReported = r.ReportsCalls()
+	}
+	return e
 }
 
 // Connect loads the checkpoint.
@@ -192,7 +200,8 @@ func (e *Engine) ReadBatch(ctx context.Context) (service.MessageBatch, service.A
 				// checkpoint where it is; the documents are re-read after a restart.
 				return nil
 			}
-			if cp, ok := e.trk.acked(st); ok {
+			if cp, n := e.trk.acked(st); n > 0 {
+				e.met.windows.Incr(int64(n), e.o.Vendor, e.o.API)
 				e.storeCheckpoint(ctx, cp, c.full)
 			}
 			return nil
@@ -201,7 +210,8 @@ func (e *Engine) ReadBatch(ctx context.Context) (service.MessageBatch, service.A
 }
 
 func (e *Engine) windowRead(ctx context.Context, c *cursor) {
-	if cp, ok := e.trk.finished(c.state); ok {
+	if cp, n := e.trk.finished(c.state); n > 0 {
+		e.met.windows.Incr(int64(n), e.o.Vendor, e.o.API)
 		e.storeCheckpoint(ctx, cp, c.full)
 	}
 }
@@ -301,6 +311,7 @@ func (e *Engine) params(c *cursor) (map[string]any, error) {
 }
 
 func (e *Engine) messages(c *cursor, page vendor.Page) service.MessageBatch {
+	e.met.documents.Incr(int64(len(page.Docs)), e.o.Vendor, e.o.API)
 	batch := make(service.MessageBatch, 0, len(page.Docs))
 	for _, d := range page.Docs {
 		if !c.full && !d.Modified.IsZero() {
@@ -344,6 +355,13 @@ func (e *Engine) fetch(ctx context.Context, params map[string]any, page int) (ve
 		}
 		p, err := e.f.FetchPage(rctx, e.o.API, params, page, e.o.PageSize)
 		cancel()
+		if !e.selfReported && ctx.Err() == nil {
+			code := p.Code
+			if err != nil {
+				code = vendor.TransportCode(err)
+			}
+			e.met.requests.Incr(1, e.o.Vendor, e.o.API, code)
+		}
 		if err == nil {
 			return p, nil
 		}
@@ -376,6 +394,7 @@ func (e *Engine) fetch(ctx context.Context, params map[string]any, page int) (ve
 			}
 			// Every stream sharing the rate limit waits, not only this one.
 			e.pace.pause(e.now().Add(wait))
+			e.met.waits.Incr(1, e.o.Vendor, e.o.API)
 		}
 		if attempt >= e.o.MaxRetries {
 			return vendor.Page{}, fmt.Errorf("%w (gave up after %d attempts)", ve, attempt+1)
@@ -412,6 +431,7 @@ func (e *Engine) waitTurn(ctx context.Context) error {
 		if d <= 0 {
 			return nil
 		}
+		e.met.waits.Incr(1, e.o.Vendor, e.o.API)
 		if err := sleepCtx(ctx, d); err != nil {
 			return err
 		}
@@ -447,7 +467,11 @@ func (e *Engine) loadCheckpoint(ctx context.Context) (time.Time, bool, error) {
 // storeCheckpoint writes the checkpoint after the acknowledgements that
 // allowed it. A failed write is logged; the next advance writes again.
 func (e *Engine) storeCheckpoint(ctx context.Context, cp time.Time, full bool) {
-	if e.o.CheckpointCache == "" || full {
+	if full {
+		return
+	}
+	e.met.lag.Set(int64(e.now().Sub(cp)/time.Second), e.o.Vendor, e.o.API)
+	if e.o.CheckpointCache == "" {
 		return
 	}
 	e.storeMu.Lock()

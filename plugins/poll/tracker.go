@@ -40,8 +40,8 @@ func (t *tracker) emitted(w *winState) {
 }
 
 // acked counts one batch of w delivered; it returns the new checkpoint and
-// true when the checkpoint advanced.
-func (t *tracker) acked(w *winState) (time.Time, bool) {
+// how many windows it moved past (0: it did not advance).
+func (t *tracker) acked(w *winState) (time.Time, int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	w.pending--
@@ -49,26 +49,26 @@ func (t *tracker) acked(w *winState) (time.Time, bool) {
 }
 
 // finished marks every page of w read.
-func (t *tracker) finished(w *winState) (time.Time, bool) {
+func (t *tracker) finished(w *winState) (time.Time, int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	w.read = true
 	return t.advanceLocked()
 }
 
-func (t *tracker) advanceLocked() (time.Time, bool) {
+func (t *tracker) advanceLocked() (time.Time, int) {
 	var cp time.Time
-	advanced := false
+	n := 0
 	for len(t.open) > 0 && t.open[0].read && t.open[0].pending == 0 {
 		cp = t.open[0].end
-		advanced = true
+		n++
 		t.open = t.open[1:]
 	}
-	if advanced {
+	if n > 0 {
 		close(t.changed)
 		t.changed = make(chan struct{})
 	}
-	return cp, advanced
+	return cp, n
 }
 
 // waitIdle blocks until every window handed out is read and acknowledged.

@@ -587,7 +587,7 @@ func (cl *call) page(obj object, pageNo, pageSize int) (vendor.Page, error) {
 			if total > 0 {
 				return vendor.Page{}, cl.fail(vendor.Permanent, "", fmt.Sprintf("answer reports total_count %d but has no list field", total))
 			}
-			return vendor.Page{Total: total}, nil
+			return vendor.Page{Total: total, Code: "0"}, nil
 		}
 	}
 	if spec.id == "" {
@@ -626,7 +626,7 @@ func (cl *call) page(obj object, pageNo, pageSize int) (vendor.Page, error) {
 			more = len(docs) >= pageSize
 		}
 	}
-	return vendor.Page{Docs: docs, More: more, Total: total}, nil
+	return vendor.Page{Docs: docs, More: more, Total: total, Code: "0"}, nil
 }
 
 // parseModified reads WDT's "yyyy-MM-dd HH:mm:ss" China time. Empty,

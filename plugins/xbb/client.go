@@ -305,7 +305,7 @@ func (c *Client) shapeKind(status int) vendor.Kind {
 }
 
 func (c *Client) parseList(path string, vpage, size int, result json.RawMessage) (vendor.Page, error) {
-	page := vendor.Page{Total: -1}
+	page := vendor.Page{Total: -1, Code: "1"}
 	if isNull(result) {
 		return page, nil
 	}

@@ -1,0 +1,52 @@
+package poll
+
+import (
+	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/erpsync/erpsync/internal/vendor"
+)
+
+// Metric names of the source side. They are part of the user contract
+// (dashboards and alert rules use them).
+const (
+	MetricVendorRequests     = "erpsync_vendor_requests_total"     // vendor, interface, code
+	MetricDocumentsRead      = "erpsync_documents_read_total"      // vendor, interface
+	MetricWindowsCompleted   = "erpsync_windows_completed_total"   // vendor, interface
+	MetricCheckpointLag      = "erpsync_checkpoint_lag_seconds"    // vendor, interface
+	MetricRateLimitWaits     = "erpsync_rate_limit_waits_total"    // vendor, interface
+	MetricCredentialRenewals = "erpsync_credential_renewals_total" // vendor
+)
+
+type metrics struct {
+	vendor, api string
+	requests    *service.MetricCounter
+	documents   *service.MetricCounter
+	windows     *service.MetricCounter
+	lag         *service.MetricGauge
+	waits       *service.MetricCounter
+}
+
+func newMetrics(mgr *service.Resources, vendorName, api string) *metrics {
+	m := mgr.Metrics()
+	return &metrics{
+		vendor: vendorName, api: api,
+		requests:  m.NewCounter(MetricVendorRequests, "vendor", "interface", "code"),
+		documents: m.NewCounter(MetricDocumentsRead, "vendor", "interface"),
+		windows:   m.NewCounter(MetricWindowsCompleted, "vendor", "interface"),
+		lag:       m.NewGauge(MetricCheckpointLag, "vendor", "interface"),
+		waits:     m.NewCounter(MetricRateLimitWaits, "vendor", "interface"),
+	}
+}
+
+// Observer returns a vendor.Observer counting calls in
+// erpsync_vendor_requests_total, for clients that report their own calls.
+func Observer(mgr *service.Resources, vendorName string) vendor.Observer {
+	c := mgr.Metrics().NewCounter(MetricVendorRequests, "vendor", "interface", "code")
+	return func(iface, code string) { c.Incr(1, vendorName, iface, code) }
+}
+
+// RenewalCounter counts token and session renewals of a vendor.
+func RenewalCounter(mgr *service.Resources, vendorName string) func() {
+	c := mgr.Metrics().NewCounter(MetricCredentialRenewals, "vendor")
+	return func() { c.Incr(1, vendorName) }
+}
