@@ -10,6 +10,7 @@ import (
 	_ "github.com/erpsync/erpsync/plugins/jushuitan"
 	_ "github.com/erpsync/erpsync/plugins/kafka"
 	_ "github.com/erpsync/erpsync/plugins/kis"
+	_ "github.com/erpsync/erpsync/plugins/observe"
 	_ "github.com/erpsync/erpsync/plugins/ratelimit"
 	_ "github.com/erpsync/erpsync/plugins/wdt"
 	_ "github.com/erpsync/erpsync/plugins/xbb"

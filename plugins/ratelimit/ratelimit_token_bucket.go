@@ -27,8 +27,10 @@ func tokenBucketSpec() *service.ConfigSpec {
 Vendors publish limits such as "5 calls per second and 100 per minute" per app. Benthos's `+"`local`"+`
 rate limit refills `+"`count`"+` tokens at once every `+"`interval`"+`, which allows 2×count calls around a
 boundary and cannot express two limits together. Each bucket here holds at most `+"`count`"+` tokens and
-refills continuously at count per interval, so no window of length `+"`interval`"+` ever sees more than
-`+"`count`"+` calls. `+"`headroom`"+` refills slightly slower than the published rate, to absorb network jitter
+refills continuously at count per interval: a burst of at most `+"`count`"+` calls, then a steady
+count per interval. That is how the vendors' own counters behave as far as is known (the
+sandbox models them the same way); a vendor counting strictly per sliding window would need
+`+"`count`"+` halved. `+"`headroom`"+` refills slightly slower than the published rate, to absorb network jitter
 between this process and the vendor's own counter.
 
 Share one resource between every stream of one vendor account.`).
