@@ -311,8 +311,8 @@ func (e *Engine) params(c *cursor) (map[string]any, error) {
 }
 
 func (e *Engine) messages(c *cursor, page vendor.Page) service.MessageBatch {
-	e.met.documents.Incr(int64(len(page.Docs)), e.o.Vendor, e.o.API)
 	batch := make(service.MessageBatch, 0, len(page.Docs))
+	defer func() { e.met.documents.Incr(int64(len(batch)), e.o.Vendor, e.o.API) }()
 	for _, d := range page.Docs {
 		if !c.full && !d.Modified.IsZero() {
 			h := fnv.New64a()

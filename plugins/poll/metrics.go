@@ -10,7 +10,7 @@ import (
 // (dashboards and alert rules use them).
 const (
 	MetricVendorRequests     = "erpsync_vendor_requests_total"     // vendor, interface, code
-	MetricDocumentsRead      = "erpsync_documents_read_total"      // vendor, interface
+	MetricDocumentsRead      = "erpsync_documents_read_total"      // vendor, interface; documents emitted (re-reads of unchanged documents are not)
 	MetricWindowsCompleted   = "erpsync_windows_completed_total"   // vendor, interface
 	MetricCheckpointLag      = "erpsync_checkpoint_lag_seconds"    // vendor, interface
 	MetricRateLimitWaits     = "erpsync_rate_limit_waits_total"    // vendor, interface
