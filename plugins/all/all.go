@@ -9,6 +9,7 @@ import (
 	_ "github.com/erpsync/erpsync/plugins/bloblang"
 	_ "github.com/erpsync/erpsync/plugins/jushuitan"
 	_ "github.com/erpsync/erpsync/plugins/kafka"
+	_ "github.com/erpsync/erpsync/plugins/kingdee"
 	_ "github.com/erpsync/erpsync/plugins/kis"
 	_ "github.com/erpsync/erpsync/plugins/observe"
 	_ "github.com/erpsync/erpsync/plugins/ratelimit"
