@@ -11,6 +11,7 @@ import (
 	_ "github.com/erpsync/erpsync/plugins/kafka"
 	_ "github.com/erpsync/erpsync/plugins/kingdee"
 	_ "github.com/erpsync/erpsync/plugins/kis"
+	_ "github.com/erpsync/erpsync/plugins/mysql"
 	_ "github.com/erpsync/erpsync/plugins/observe"
 	_ "github.com/erpsync/erpsync/plugins/ratelimit"
 	_ "github.com/erpsync/erpsync/plugins/wdt"
