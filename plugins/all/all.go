@@ -16,4 +16,5 @@ import (
 	_ "github.com/erpsync/erpsync/plugins/ratelimit"
 	_ "github.com/erpsync/erpsync/plugins/wdt"
 	_ "github.com/erpsync/erpsync/plugins/xbb"
+	_ "github.com/erpsync/erpsync/plugins/xlsx"
 )
