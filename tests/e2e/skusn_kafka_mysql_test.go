@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,11 +43,36 @@ func openDB(t *testing.T) *sql.DB {
 	return db
 }
 
-// runStream builds yaml and runs it until it ends by itself, or until stop
-// returns true (polled), when it is stopped abruptly.
-func runStream(t *testing.T, yaml string, stop func() bool) {
+// gate lets limit messages through, then holds every later one until the
+// stream stops: a process killed with those messages in flight.
+type gate struct {
+	mu      sync.Mutex
+	passed  int
+	limit   int
+	reached chan struct{}
+	once    sync.Once
+}
+
+func (g *gate) Process(ctx context.Context, m *service.Message) (service.MessageBatch, error) {
+	g.mu.Lock()
+	if g.limit < 0 || g.passed < g.limit {
+		g.passed++
+		g.mu.Unlock()
+		return service.MessageBatch{m}, nil
+	}
+	g.mu.Unlock()
+	g.once.Do(func() { close(g.reached) })
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func (g *gate) Close(context.Context) error { return nil }
+
+// runStream builds yaml (in env) and runs it until it ends by itself, or
+// until stop returns true (polled), when it is stopped abruptly.
+func runStream(t *testing.T, env *service.Environment, yaml string, stop func() bool) {
 	t.Helper()
-	b := service.NewStreamBuilder()
+	b := env.NewStreamBuilder()
 	if err := b.SetYAML(yaml); err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +125,7 @@ func TestIntegrationSkusnThroughKafkaToMySQL(t *testing.T) {
 	table := fmt.Sprintf("e2e_skusn_%d", time.Now().UnixNano()%1e9)
 	t.Cleanup(func() { _, _ = db.Exec("DROP TABLE IF EXISTS " + table) })
 
-	runStream(t, fmt.Sprintf(`
+	runStream(t, service.GlobalEnvironment(), fmt.Sprintf(`
 logger: { level: warn }
 input:
   jushuitan:
@@ -135,6 +161,7 @@ input:
     checkpoint_limit: 50
 pipeline:
   processors:
+    - test_gate: {}
     - mapping: |
         root = this
         root.source_id = @kafka_key
@@ -161,13 +188,29 @@ output:
 		}
 		return n
 	}
-	// Killed once a third is in.
-	runStream(t, consumer, func() bool { return count() >= records/3 })
-	if n := count(); n >= records {
-		t.Fatalf("the consumer finished (%d rows) before it was stopped", n)
+	// The first consumer lets a third through, then is killed with the rest
+	// in flight; the second resumes from the group's committed offsets.
+	g := &gate{limit: records / 3, reached: make(chan struct{})}
+	env := service.NewEnvironment()
+	if err := env.RegisterProcessor("test_gate", service.NewConfigSpec(),
+		func(*service.ParsedConfig, *service.Resources) (service.Processor, error) { return g, nil }); err != nil {
+		t.Fatal(err)
 	}
-	// Restarted: it resumes from the group's committed offsets.
-	runStream(t, consumer, func() bool { return count() >= records })
+	runStream(t, env, consumer, func() bool {
+		select {
+		case <-g.reached:
+			return true
+		default:
+			return false
+		}
+	})
+	if n := count(); n >= records {
+		t.Fatalf("the consumer wrote every row (%d) before it was killed", n)
+	}
+	g.mu.Lock()
+	g.limit = -1
+	g.mu.Unlock()
+	runStream(t, env, consumer, func() bool { return count() >= records })
 
 	truth := map[string]bool{}
 	for _, d := range sb.Env().Dataset("jushuitan_skusn").Truth() {
