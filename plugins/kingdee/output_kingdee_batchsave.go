@@ -279,11 +279,12 @@ func newBatchSaveFromParsed(conf *service.ParsedConfig, mgr *service.Resources) 
 		return nil, errors.New("kingdee_batchsave: max_in_flight must be at least 1")
 	}
 	m := mgr.Metrics()
-	o.mWritten = m.NewCounter("kingdee_rows_written", "form_id")
-	o.mUpdated = m.NewCounter("kingdee_rows_updated", "form_id")
-	o.mSkipped = m.NewCounter("kingdee_rows_skipped", "form_id")
-	o.mFailed = m.NewCounter("kingdee_rows_failed", "form_id")
-	o.mRetried = m.NewCounter("kingdee_rows_retried", "form_id")
+	// Shared names and labels of every erpsync output (target, object).
+	o.mWritten = m.NewCounter("erpsync_rows_written_total", "target", "object")
+	o.mUpdated = m.NewCounter("erpsync_rows_updated_total", "target", "object")
+	o.mSkipped = m.NewCounter("erpsync_rows_skipped_total", "target", "object")
+	o.mFailed = m.NewCounter("erpsync_rows_failed_total", "target", "object")
+	o.mRetried = m.NewCounter("erpsync_rows_retried_total", "target", "object")
 	return o, nil
 }
 
@@ -459,11 +460,11 @@ func (o *batchSaveOutput) batchResult(batch service.MessageBatch, errs []error) 
 		bErr.Failed(i, err)
 	}
 	if transient != nil {
-		o.mRetried.Incr(int64(len(batch)), o.form)
+		o.mRetried.Incr(int64(len(batch)), "k3cloud", o.form)
 		return fmt.Errorf("kingdee_batchsave: %d of %d documents not written, the batch will be delivered again: %w", failed, len(batch), transient)
 	}
 	if bErr != nil {
-		o.mFailed.Incr(int64(failed), o.form)
+		o.mFailed.Incr(int64(failed), "k3cloud", o.form)
 		return bErr
 	}
 	return nil
@@ -648,10 +649,10 @@ func (o *batchSaveOutput) write(ctx context.Context, sess *Client, docs []*doc, 
 			switch {
 			case found && mayHaveLanded[i]:
 				out[i].done = true // our earlier write landed; its answer was lost
-				o.mWritten.Incr(1, o.form)
+				o.mWritten.Incr(1, "k3cloud", o.form)
 			case found && o.onConflict == onConflictSkip:
 				out[i].done = true
-				o.mSkipped.Incr(1, o.form)
+				o.mSkipped.Incr(1, "k3cloud", o.form)
 			case found && o.onConflict == onConflictFail:
 				out[i].done, out[i].err = true, o.rowErr("", d.number, fmt.Sprintf("already exists (%s %s) and on_conflict is fail", o.idField, id))
 			case found:
@@ -725,9 +726,9 @@ func (o *batchSaveOutput) mapResult(res *SaveResult, docs []*doc, send []int, up
 		if _, ok := succ[j]; ok {
 			out[i].done = true
 			if updates[j] {
-				o.mUpdated.Incr(1, o.form)
+				o.mUpdated.Incr(1, "k3cloud", o.form)
 			} else {
-				o.mWritten.Incr(1, o.form)
+				o.mWritten.Incr(1, "k3cloud", o.form)
 			}
 			continue
 		}
@@ -762,7 +763,7 @@ func (o *batchSaveOutput) mapResult(res *SaveResult, docs []*doc, send []int, up
 		switch {
 		case dup && o.onConflict == onConflictSkip:
 			out[i].done = true
-			o.mSkipped.Incr(1, o.form)
+			o.mSkipped.Incr(1, "k3cloud", o.form)
 		case dup && o.onConflict == onConflictFail:
 			out[i].done, out[i].err = true, o.rowErr("11", d.number, text+" (on_conflict is fail)")
 		case dup:

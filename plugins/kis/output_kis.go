@@ -222,10 +222,11 @@ func newKISOutputFromParsed(conf *service.ParsedConfig, mgr *service.Resources) 
 		return nil, 0, err
 	}
 	m := mgr.Metrics()
-	o.mCreated = m.NewCounter("kis_bills_created")
-	o.mSkipped = m.NewCounter("kis_bills_skipped")
-	o.mDuplicate = m.NewCounter("kis_bills_duplicate")
-	o.mRejected = m.NewCounter("kis_bills_rejected")
+	// Shared names and labels of every erpsync output (target, object).
+	o.mCreated = m.NewCounter("erpsync_rows_written_total", "target", "object")
+	o.mSkipped = m.NewCounter("erpsync_rows_skipped_total", "target", "object")
+	o.mDuplicate = m.NewCounter("erpsync_rows_duplicate_total", "target", "object")
+	o.mRejected = m.NewCounter("erpsync_rows_failed_total", "target", "object")
 	o.mRetries = m.NewCounter("kis_retries")
 	return o, maxInFlight, nil
 }
@@ -285,17 +286,17 @@ func (o *kisOutput) Write(ctx context.Context, msg *service.Message) error {
 			continue
 		}
 		if written {
-			o.mSkipped.Incr(1)
+			o.mSkipped.Incr(1, "kis", o.api)
 			return nil
 		}
 		created, err := o.client.Create(ctx, o.api, bill)
 		switch {
 		case err == nil:
-			o.mCreated.Incr(1)
+			o.mCreated.Incr(1, "kis", o.api)
 			o.record(ctx, key, billNo, ledgerEntry{FID: created.FID, FBillNo: created.FBillNo})
 			return nil
 		case IsDuplicate(err):
-			o.mDuplicate.Incr(1)
+			o.mDuplicate.Incr(1, "kis", o.api)
 			if ambiguous {
 				o.log.Debugf("kis: bill %s: duplicate answer after an unanswered attempt: it landed then", billNo)
 			} else {
@@ -339,7 +340,7 @@ func (o *kisOutput) reject(msg *service.Message, billNo string, err error) error
 	if billNo != "" {
 		err = fmt.Errorf("bill %s: %w", billNo, err)
 	}
-	o.mRejected.Incr(1)
+	o.mRejected.Incr(1, "kis", o.api)
 	// Seen by anything holding this very message; Benthos' fallback passes
 	// its next tier a copy taken before the write, which gets the same text
 	// as metadata fallback_error instead.

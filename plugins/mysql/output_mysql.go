@@ -205,6 +205,8 @@ type mysqlOutput struct {
 	args    *bloblang.Executor
 	log     *service.Logger
 	retries *service.MetricCounter
+	written *service.MetricCounter
+	failed  *service.MetricCounter
 
 	mu     sync.Mutex
 	db     *DB
@@ -212,7 +214,13 @@ type mysqlOutput struct {
 }
 
 func newMySQLOutputFromParsed(conf *service.ParsedConfig, mgr *service.Resources) (*mysqlOutput, error) {
-	o := &mysqlOutput{log: mgr.Logger(), retries: mgr.Metrics().NewCounter("mysql_output_retries")}
+	o := &mysqlOutput{
+		log:     mgr.Logger(),
+		retries: mgr.Metrics().NewCounter("mysql_output_retries"),
+		// Shared names and labels of every erpsync output (target, object).
+		written: mgr.Metrics().NewCounter("erpsync_rows_written_total", "target", "object"),
+		failed:  mgr.Metrics().NewCounter("erpsync_rows_failed_total", "target", "object"),
+	}
 	var err error
 	if o.conn, o.wcfg.Retry, err = connConfigFromParsed(conf); err != nil {
 		return nil, err
@@ -278,9 +286,12 @@ func (o *mysqlOutput) WriteBatch(ctx context.Context, batch service.MessageBatch
 	rows, pos, failed := o.rows(batch)
 	err := w.Write(ctx, rows)
 	var pe *PartialError
+	table := o.wcfg.Table
 	switch {
 	case err == nil:
+		o.written.Incr(int64(len(rows)), "mysql", table)
 	case errors.As(err, &pe):
+		o.written.Incr(int64(len(rows)-len(pe.Rows)), "mysql", table)
 		for _, r := range pe.Rows {
 			r.Index = pos[r.Index]
 			failed = append(failed, failure{r.Index, r})
@@ -295,6 +306,7 @@ func (o *mysqlOutput) WriteBatch(ctx context.Context, batch service.MessageBatch
 	if len(failed) == 0 {
 		return nil
 	}
+	o.failed.Incr(int64(len(failed)), "mysql", table)
 	sort.Slice(failed, func(a, b int) bool { return failed[a].i < failed[b].i })
 	berr := service.NewBatchError(batch, fmt.Errorf("mysql output: %s: %d of %d messages not written; first: %w",
 		quoteTable(o.wcfg.Table), len(failed), len(batch), failed[0].err))
