@@ -260,7 +260,11 @@ func (s *Server) getSource(w http.ResponseWriter, r *http.Request) {
 		core.WriteJSON(w, http.StatusNotFound, map[string]any{"error": fmt.Sprintf("unknown dataset %q; known: %v", name, names)})
 		return
 	}
-	core.WriteJSON(w, http.StatusOK, SourceReply{Dataset: name, Documents: ds.Truth()})
+	docs := ds.Truth()
+	if r.URL.Query().Get("full") == "1" {
+		docs = ds.FullTruth()
+	}
+	core.WriteJSON(w, http.StatusOK, SourceReply{Dataset: name, Documents: docs})
 }
 
 func (s *Server) postReset(w http.ResponseWriter, _ *http.Request) {

@@ -132,3 +132,26 @@ func TestTargetsStatsAndReset(t *testing.T) {
 		t.Fatalf("stats after reset: %+v", after)
 	}
 }
+
+func TestFullTruthRendersDocuments(t *testing.T) {
+	sb := start(t)
+	for ds, idField := range map[string]string{
+		"jushuitan_other_inout": "io_id", "jushuitan_skusn": "sku_sn", "wdt_shops": "shop_id", "xbb_products": "dataId",
+	} {
+		var src struct {
+			Documents []struct {
+				ID       string         `json:"id"`
+				Document map[string]any `json:"document"`
+			} `json:"documents"`
+		}
+		getJSON(t, sb.URL()+"/_sandbox/source/"+ds+"?full=1", &src)
+		if len(src.Documents) != 120 {
+			t.Fatalf("%s: %d documents", ds, len(src.Documents))
+		}
+		for _, d := range src.Documents {
+			if d.Document[idField] == nil {
+				t.Fatalf("%s: document %s rendered without %s: %v", ds, d.ID, idField, d.Document)
+			}
+		}
+	}
+}

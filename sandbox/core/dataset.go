@@ -29,6 +29,7 @@ type Mutator func(body map[string]any, version int)
 type Dataset struct {
 	Name   string
 	mutate Mutator
+	render func(Doc) any
 
 	mu   sync.RWMutex
 	docs []*Doc
@@ -47,6 +48,26 @@ func NewDataset(name string, docs []Doc, mutate Mutator) *Dataset {
 		d.byID[doc.ID] = &doc
 	}
 	return d
+}
+
+// SetRender registers how the vendor renders a document in its answers, so
+// the truth can be read in full (demo verification, tests).
+func (d *Dataset) SetRender(f func(Doc) any) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.render = f
+}
+
+// Render returns a document as the vendor serves it now, or nil when the
+// vendor registered no renderer.
+func (d *Dataset) Render(doc Doc) any {
+	d.mu.RLock()
+	f := d.render
+	d.mu.RUnlock()
+	if f == nil {
+		return nil
+	}
+	return f(doc)
 }
 
 // Len is the number of documents.
@@ -137,6 +158,8 @@ type TruthDoc struct {
 	ID       string `json:"id"`
 	Modified string `json:"modified"`
 	Version  int    `json:"version"`
+	// Document is the document as the vendor serves it; only with ?full=1.
+	Document any `json:"document,omitempty"`
 }
 
 // Truth lists every document with its current modified time (vendor layout,
@@ -146,6 +169,16 @@ func (d *Dataset) Truth() []TruthDoc {
 	out := make([]TruthDoc, len(docs))
 	for i, doc := range docs {
 		out[i] = TruthDoc{ID: doc.ID, Modified: doc.Modified.In(Shanghai).Format(VendorTimeLayout), Version: doc.Version}
+	}
+	return out
+}
+
+// FullTruth is Truth with every document rendered as the vendor serves it.
+func (d *Dataset) FullTruth() []TruthDoc {
+	docs := d.Select(nil, func(a, b *Doc) bool { return a.ID < b.ID })
+	out := make([]TruthDoc, len(docs))
+	for i, doc := range docs {
+		out[i] = TruthDoc{ID: doc.ID, Modified: doc.Modified.In(Shanghai).Format(VendorTimeLayout), Version: doc.Version, Document: d.Render(doc)}
 	}
 	return out
 }

@@ -76,6 +76,7 @@ func buildInout(env *core.Env) *inoutData {
 	d.mod, d.ts, d.date = newIndex(modKeys), newIndex(tsKeys), newIndex(dateKeys)
 	d.env = env
 	d.ds = core.NewDataset(DatasetOtherInout, docs, d.mutateBody)
+	d.ds.SetRender(func(doc core.Doc) any { return d.render(doc, d.row(doc.ID)) })
 	d.apply = func(doc core.Doc) {
 		i := d.row(doc.ID)
 		if i < 0 {

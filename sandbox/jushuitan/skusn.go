@@ -58,6 +58,7 @@ func buildSkusn(env *core.Env) *skusnData {
 	d.ct = newIndex(keys)
 	d.env = env
 	d.ds = core.NewDataset(DatasetSkusn, docs, d.mutateBody)
+	d.ds.SetRender(func(doc core.Doc) any { return d.render(doc, d.row(doc.ID)) })
 	d.apply = func(doc core.Doc) {
 		if i := d.row(doc.ID); i >= 0 {
 			d.ct.update(i, doc.Modified.Unix())

@@ -60,6 +60,8 @@ func (s *Sim) load() {
 	docs, attrs := genShops(s.env)
 	ix := buildIndex(attrs)
 	ds := core.NewDataset(DatasetShops, docs, mutateShop)
+	seed := s.env.Seed
+	ds.SetRender(func(doc core.Doc) any { return renderShop(seed, doc) })
 	s.mu.Lock()
 	s.ds, s.ix = ds, ix
 	s.mu.Unlock()

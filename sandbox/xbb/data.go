@@ -94,6 +94,7 @@ func newProductStore(env *core.Env, cfg Config) *productStore {
 		ps.order[i] = int32(i)
 	}
 	ps.ds = core.NewDataset(datasetName, docs, mutateProduct)
+	ps.ds.SetRender(func(doc core.Doc) any { return renderProduct(ps.posOf(doc.ID), doc) })
 	return ps
 }
 
