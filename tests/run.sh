@@ -122,10 +122,10 @@ configs=$( (find config -name '*.yaml' ! -name '*_benthos_test.yaml' ! -path 'co
 resources=$( (find config/resources -name '*.yaml' 2>/dev/null || true) | sort | paste -sd, -)
 if [ -n "$configs" ]; then
 	# shellcheck disable=SC2086
-	.bin/erpsync lint ${resources:+-r "$resources"} $configs
+	.bin/erpsync lint -e config/placeholders.env ${resources:+-r "$resources"} $configs
 fi
 if [ -n "$(find config -name '*_benthos_test.yaml' 2>/dev/null || true)" ]; then
-	.bin/erpsync test -r 'config/resources/*.yaml' ./config/...
+	.bin/erpsync test -e config/placeholders.env -r 'config/resources/*.yaml' ./config/...
 else
 	# `erpsync test` fails when it finds no test; an empty tree is not a failure.
 	say "config/ holds no mapping tests yet"

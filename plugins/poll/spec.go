@@ -71,17 +71,21 @@ func Fields(apiDoc, paramsDoc string, lim VendorLimits) []*service.ConfigField {
 		service.NewBloblangField(FieldParams).
 			Description(paramsDoc + " The mapping sees metadata `window_start` and `window_end` (timestamps in Asia/Shanghai; absent in full reads) and `page` (0-based); the input adds the vendor's paging fields itself.").
 			Optional(),
+		// The children have no Default(): Benthos fills the defaults of an
+		// optional object's children even when the object is absent, which
+		// would turn every full read into a windowed one. ParseOptions
+		// applies the documented defaults itself.
 		service.NewObjectField(FieldWindow,
 			service.NewStringField(FieldWindowStart).
-				Description("Where the first run begins (RFC 3339), used when no checkpoint exists. Empty: `max_span` before now.").
-				Default(""),
-			service.NewDurationField(FieldWindowMaxSpan).Description(spanDoc).Default(span.String()),
+				Description("Where the first run begins (RFC 3339), used when no checkpoint exists. Empty (the default): `max_span` before now.").
+				Optional(),
+			service.NewDurationField(FieldWindowMaxSpan).Description(spanDoc+fmt.Sprintf(" Default: %s.", span)).Optional(),
 			service.NewDurationField(FieldWindowLookback).
-				Description("Overlap re-read before the checkpoint (and before each previous window end), for rows that appear late with an older modified time.").
-				Default("10m"),
+				Description("Overlap re-read before the checkpoint (and before each previous window end), for rows that appear late with an older modified time. Default: 10m.").
+				Optional(),
 			service.NewDurationField(FieldWindowLag).
-				Description("How far behind now a window closes, so rows still being written are read in the next window.").
-				Default("1m"),
+				Description("How far behind now a window closes, so rows still being written are read in the next window. Default: 1m.").
+				Optional(),
 		).Description("Incremental reads by modified time. Omit it for full reads (master data such as shops): the whole list is read each poll.").Optional(),
 		service.NewIntField(FieldPageSize).Description(pageDoc).Default(0),
 		service.NewDurationField(FieldPollInterval).Description("Wait between polls once caught up.").Default("1m"),
@@ -121,19 +125,28 @@ func ParseOptions(conf *service.ParsedConfig, vendorName string, lim VendorLimit
 		}
 	}
 	if conf.Contains(FieldWindow) {
-		w := &WindowConfig{}
-		if w.MaxSpan, err = conf.FieldDuration(FieldWindow, FieldWindowMaxSpan); err != nil {
-			return o, err
+		w := &WindowConfig{MaxSpan: lim.DefaultSpan, Lookback: 10 * time.Minute, Lag: time.Minute}
+		if w.MaxSpan == 0 {
+			w.MaxSpan = lim.MaxSpan
 		}
-		if w.Lookback, err = conf.FieldDuration(FieldWindow, FieldWindowLookback); err != nil {
-			return o, err
+		if w.MaxSpan == 0 {
+			w.MaxSpan = 24 * time.Hour
 		}
-		if w.Lag, err = conf.FieldDuration(FieldWindow, FieldWindowLag); err != nil {
-			return o, err
+		for _, f := range []struct {
+			name string
+			dst  *time.Duration
+		}{{FieldWindowMaxSpan, &w.MaxSpan}, {FieldWindowLookback, &w.Lookback}, {FieldWindowLag, &w.Lag}} {
+			if conf.Contains(FieldWindow, f.name) {
+				if *f.dst, err = conf.FieldDuration(FieldWindow, f.name); err != nil {
+					return o, err
+				}
+			}
 		}
-		start, err := conf.FieldString(FieldWindow, FieldWindowStart)
-		if err != nil {
-			return o, err
+		start := ""
+		if conf.Contains(FieldWindow, FieldWindowStart) {
+			if start, err = conf.FieldString(FieldWindow, FieldWindowStart); err != nil {
+				return o, err
+			}
 		}
 		if start == "" {
 			w.Start = time.Now().Add(-w.MaxSpan).Truncate(time.Second)
