@@ -21,7 +21,7 @@ var jstLimits = []ratelimit.Limit{{Count: 5, Interval: time.Second}, {Count: 100
 // limits, buckets full at the start: the baseline of the backfill benchmark.
 func allowedDuration(n int) time.Duration {
 	now := time.Unix(0, 0)
-	tb, _ := ratelimit.NewTokenBucket(jstLimits, 0, func() time.Time { return now })
+	tb, _ := ratelimit.NewTokenBucket(jstLimits, 0, 0, func() time.Time { return now })
 	start := now
 	var last time.Time
 	for done := 0; done < n; {

@@ -17,6 +17,7 @@ const (
 	tbFieldCount    = "count"
 	tbFieldInterval = "interval"
 	tbFieldHeadroom = "headroom"
+	tbFieldReserve  = "reserve"
 )
 
 func tokenBucketSpec() *service.ConfigSpec {
@@ -42,6 +43,9 @@ Share one resource between every stream of one vendor account.`).
 			service.NewFloatField(tbFieldHeadroom).
 				Description("Share of the published rate kept unused (0.02 refills at 98%).").
 				Default(0.02),
+			service.NewIntField(tbFieldReserve).
+				Description("Tokens of each bucket never used for a burst. A call granted here may reach the vendor a little later than the next one (scheduling, connection set-up), which the vendor counts as two calls closer together; one spare token absorbs a delay of up to one refill interval (200 ms at 5 calls a second). Buckets of one token keep that token.").
+				Default(1).Advanced(),
 		).
 		Example("Jushuitan", "5 calls a second and 100 a minute per app and merchant.", `
 rate_limit_resources:
@@ -61,17 +65,19 @@ type Limit struct {
 
 // TokenBucket enforces every limit at once.
 type TokenBucket struct {
-	mu      sync.Mutex
-	limits  []Limit
-	rate    float64 // share of the published refill rate used
-	tokens  []float64
-	last    time.Time
-	now     func() time.Time
-	waiting time.Duration
+	mu       sync.Mutex
+	limits   []Limit
+	rate     float64 // share of the published refill rate used
+	capacity []float64
+	tokens   []float64
+	last     time.Time
+	now      func() time.Time
+	waiting  time.Duration
 }
 
-// NewTokenBucket builds a limiter with full buckets.
-func NewTokenBucket(limits []Limit, headroom float64, now func() time.Time) (*TokenBucket, error) {
+// NewTokenBucket builds a limiter with full buckets; reserve tokens of each
+// bucket are never used (see the reserve field).
+func NewTokenBucket(limits []Limit, headroom float64, reserve int, now func() time.Time) (*TokenBucket, error) {
 	if len(limits) == 0 {
 		return nil, fmt.Errorf("token_bucket: at least one limit is required")
 	}
@@ -86,9 +92,15 @@ func NewTokenBucket(limits []Limit, headroom float64, now func() time.Time) (*To
 	if now == nil {
 		now = time.Now
 	}
-	tb := &TokenBucket{limits: limits, rate: 1 - headroom, tokens: make([]float64, len(limits)), now: now}
+	if reserve < 0 {
+		return nil, fmt.Errorf("token_bucket: reserve must not be negative")
+	}
+	tb := &TokenBucket{limits: make([]Limit, len(limits)), rate: 1 - headroom, tokens: make([]float64, len(limits)), now: now}
 	for i, l := range limits {
-		tb.tokens[i] = float64(l.Count)
+		// The reserve shrinks the bucket, not the refill rate.
+		tb.limits[i] = l
+		tb.capacity = append(tb.capacity, float64(max(1, l.Count-reserve)))
+		tb.tokens[i] = tb.capacity[i]
 	}
 	tb.last = now()
 	return tb, nil
@@ -103,8 +115,8 @@ func (tb *TokenBucket) Access(context.Context) (time.Duration, error) {
 	if el := now.Sub(tb.last); el > 0 {
 		for i, l := range tb.limits {
 			tb.tokens[i] += tb.refill(l, el)
-			if tb.tokens[i] > float64(l.Count) {
-				tb.tokens[i] = float64(l.Count)
+			if tb.tokens[i] > tb.capacity[i] {
+				tb.tokens[i] = tb.capacity[i]
 			}
 		}
 		tb.last = now
@@ -155,7 +167,11 @@ func newTokenBucketFromParsed(conf *service.ParsedConfig) (*TokenBucket, error) 
 	if err != nil {
 		return nil, err
 	}
-	return NewTokenBucket(limits, headroom, nil)
+	reserve, err := conf.FieldInt(tbFieldReserve)
+	if err != nil {
+		return nil, err
+	}
+	return NewTokenBucket(limits, headroom, reserve, nil)
 }
 
 func init() {

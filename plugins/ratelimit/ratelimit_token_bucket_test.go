@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"github.com/erpsync/erpsync/sandbox/core"
 	"testing"
 	"time"
 )
@@ -31,7 +32,7 @@ func drive(t *testing.T, tb *TokenBucket, c *clock, n int) []time.Time {
 
 func TestTokenBucketNeverExceedsAnyLimit(t *testing.T) {
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	tb, err := NewTokenBucket([]Limit{{5, time.Second}, {100, time.Minute}}, 0.02, c.now)
+	tb, err := NewTokenBucket([]Limit{{5, time.Second}, {100, time.Minute}}, 0.02, 1, c.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,8 +69,40 @@ func TestTokenBucketRejectsBadLimits(t *testing.T) {
 		{[]Limit{{1, 0}}, 0},
 		{[]Limit{{1, time.Second}}, 1},
 	} {
-		if _, err := NewTokenBucket(tc.limits, tc.headroom, nil); err == nil {
+		if _, err := NewTokenBucket(tc.limits, tc.headroom, 0, nil); err == nil {
 			t.Errorf("%+v headroom %v accepted", tc.limits, tc.headroom)
+		}
+	}
+}
+
+// TestReserveAbsorbsLateCalls: a granted call that reaches the vendor late,
+// followed by one that does not, looks to the vendor like two calls closer
+// together than granted. With the default reserve the vendor's own bucket
+// (the sandbox's model) never refuses; with none it does.
+func TestReserveAbsorbsLateCalls(t *testing.T) {
+	for _, tc := range []struct {
+		reserve     int
+		wantRefused bool
+	}{{1, false}, {0, true}} {
+		c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+		tb, err := NewTokenBucket([]Limit{{5, time.Second}}, 0.02, tc.reserve, c.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vendor := core.NewLimiter(core.Rule{N: 5, Per: time.Second})
+		refused := false
+		for i, at := range drive(t, tb, c, 60) {
+			// every third call is delayed 150 ms on its way
+			arrive := at
+			if i%3 == 0 {
+				arrive = at.Add(150 * time.Millisecond)
+			}
+			if vendor.Allow("app", arrive) != -1 {
+				refused = true
+			}
+		}
+		if refused != tc.wantRefused {
+			t.Errorf("reserve %d: vendor refused a call = %v, want %v", tc.reserve, refused, tc.wantRefused)
 		}
 	}
 }
