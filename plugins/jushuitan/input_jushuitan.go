@@ -9,6 +9,7 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/erpsync/erpsync/internal/opsmetrics"
 	"github.com/erpsync/erpsync/plugins/poll"
 )
 
@@ -128,8 +129,8 @@ func newJushuitanInputFromParsed(conf *service.ParsedConfig, mgr *service.Resour
 		cfg.AccessToken, cfg.RefreshToken = p.AccessToken, p.RefreshToken
 		log.Infof("jushuitan: using the token pair renewed at %s from cache %q", p.Renewed.Format(time.RFC3339), tokenCache)
 	}
-	cfg.Observe = poll.Observer(mgr, vendorName)
-	renewed := poll.RenewalCounter(mgr, vendorName)
+	cfg.Observe = opsmetrics.Observer(mgr, vendorName)
+	renewed := opsmetrics.Renewals(mgr, vendorName)
 	cfg.OnTokens = func(access, refresh string, expiresIn time.Duration) {
 		renewed()
 		// Never log the tokens themselves.

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -78,6 +79,12 @@ type Config struct {
 	Transport http.RoundTripper
 	// Now is the clock of signatures; nil means time.Now.
 	Now func() time.Time
+	// Observe, when set, is told of every call: the method and the answer
+	// code ("0" success, "MsgCode N", "LoginResultType N", or a transport
+	// code such as "http_502" and "timeout").
+	Observe vendor.Observer
+	// OnLogin, when set, is called after every successful session login.
+	OnLogin func()
 }
 
 // Check reports a configuration that cannot work, naming the field.
@@ -188,10 +195,45 @@ func (c *Client) resetSession() {
 // ---------------------------------------------------------------------------
 // Transport
 
-// post sends one JSON POST to stub (relative to the root) and returns the
+// post sends one call and reports it to the observer.
+func (c *Client) post(ctx context.Context, iface, stub string, body any) ([]byte, error) {
+	b, err := c.postOnce(ctx, iface, stub, body)
+	if c.cfg.Observe != nil && ctx.Err() == nil {
+		code := answerCode(b)
+		if err != nil {
+			code = vendor.TransportCode(err)
+		}
+		c.cfg.Observe(iface, code)
+	}
+	return b, err
+}
+
+var (
+	reMsgCode    = regexp.MustCompile(`"MsgCode"\s*:\s*(-?\d+)`)
+	reLoginType  = regexp.MustCompile(`"LoginResultType"\s*:\s*(-?\d+)`)
+	reNotSuccess = regexp.MustCompile(`"IsSuccess"\s*:\s*false`)
+)
+
+// answerCode names an answer for metrics the way the K3Cloud sandbox counts
+// it: "LoginResultType N" for logins, "MsgCode N" for a failed call, "0"
+// otherwise (including a row array from ExecuteBillQuery).
+func answerCode(b []byte) string {
+	if m := reLoginType.FindSubmatch(b); m != nil {
+		return "LoginResultType " + string(m[1])
+	}
+	if reNotSuccess.Match(b) {
+		if m := reMsgCode.FindSubmatch(b); m != nil {
+			return "MsgCode " + string(m[1])
+		}
+		return "MsgCode 0"
+	}
+	return "0"
+}
+
+// postOnce sends one JSON POST to stub (relative to the root) and returns the
 // answer body. It classifies transport failures, non-2xx statuses and
 // response_error bodies; it does not look inside JSON envelopes.
-func (c *Client) post(ctx context.Context, iface, stub string, body any) ([]byte, error) {
+func (c *Client) postOnce(ctx context.Context, iface, stub string, body any) ([]byte, error) {
 	payload, err := json.Marshal(body)
 	if err != nil {
 		return nil, &vendor.Error{Vendor: vendorName, Interface: iface, Msg: "cannot encode the request: " + err.Error(), Kind: vendor.Permanent, Err: err}
@@ -549,6 +591,9 @@ func (c *Client) login(ctx context.Context) error {
 	}
 	c.loggedIn = true
 	c.mu.Unlock()
+	if c.cfg.OnLogin != nil {
+		c.cfg.OnLogin()
+	}
 	return nil
 }
 

@@ -40,7 +40,7 @@ func connectionFields() []*service.ConfigField {
 				Default(AuthSignature),
 			service.NewStringField(kdFieldAcctID).Description("Data-centre id (DCID, `acctID`)."),
 			service.NewStringField(kdFieldUsername).Description("Integration user name."),
-			service.NewStringField(kdFieldAppID).Description("Third-party system AppID, `<clientId>_<32-character secret>`; modes `signature` and `login_by_sign`.").Default(""),
+			service.NewStringField(kdFieldAppID).Description("Third-party system AppID, `<clientId>_<32-character secret>`; modes `signature` and `login_by_sign`. Its second half is key material, so it is a secret too (scrubbed by `echo`).").Secret().Default(""),
 			service.NewStringField(kdFieldAppSecret).Description("AppSecret of the AppID; modes `signature` and `login_by_sign`.").Secret().Default(""),
 			service.NewStringField(kdFieldPassword).Description("User password; mode `password` only.").Secret().Default(""),
 			service.NewIntField(kdFieldLCID).Description("Language: 2052 Simplified Chinese, 1033 English, 3076 Traditional Chinese. Error messages stay Chinese whatever it is.").Default(2052),

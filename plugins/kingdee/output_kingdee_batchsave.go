@@ -14,6 +14,7 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/erpsync/erpsync/internal/opsmetrics"
 	"github.com/erpsync/erpsync/internal/vendor"
 )
 
@@ -219,6 +220,8 @@ func newBatchSaveFromParsed(conf *service.ParsedConfig, mgr *service.Resources) 
 	if err != nil {
 		return nil, err
 	}
+	cfg.Observe = opsmetrics.Observer(mgr, vendorName)
+	cfg.OnLogin = opsmetrics.Renewals(mgr, vendorName)
 	o := &batchSaveOutput{cfg: cfg, log: mgr.Logger(), pause: retryBase}
 	if o.form, err = conf.FieldString(kdFieldFormID); err != nil {
 		return nil, err

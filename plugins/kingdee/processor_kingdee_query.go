@@ -12,6 +12,7 @@ import (
 	"github.com/redpanda-data/benthos/v4/public/bloblang"
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/erpsync/erpsync/internal/opsmetrics"
 	"github.com/erpsync/erpsync/internal/vendor"
 )
 
@@ -123,6 +124,8 @@ func newQueryFromParsed(conf *service.ParsedConfig, mgr *service.Resources) (*qu
 	if err != nil {
 		return nil, err
 	}
+	cfg.Observe = opsmetrics.Observer(mgr, vendorName)
+	cfg.OnLogin = opsmetrics.Renewals(mgr, vendorName)
 	p := &queryProcessor{mgr: mgr, pause: retryBase}
 	if p.client, err = NewClient(cfg); err != nil {
 		return nil, err

@@ -25,6 +25,15 @@ func gatewayKey(appID string) (clientID, clientSec string, err error) {
 	if len(parts) != 2 || parts[0] == "" || len(parts[1]) != 32 {
 		return "", "", errors.New("app_id must be <clientId>_<32-character secret>, as issued by the K3Cloud third-party system registration")
 	}
+	// The AppID travels in the X-Kd-Appkey and X-Api-ClientID headers: a
+	// control character (or a newline, which base64 decoding skips) would
+	// make net/http refuse every request, reported as a transient failure
+	// retried forever. Issued AppIDs are digits, '_' and base64.
+	for i := 0; i < len(appID); i++ {
+		if c := appID[i]; c <= ' ' || c >= 0x7f {
+			return "", "", fmt.Errorf("app_id must be <clientId>_<32-character secret> of printable ASCII without spaces; byte %d is %#02x (check for a pasted newline or space)", i, c)
+		}
+	}
 	raw, err := base64.StdEncoding.DecodeString(parts[1])
 	if err != nil {
 		return "", "", fmt.Errorf("app_id: the part after '_' is not base64: %w", err)

@@ -3,18 +3,18 @@ package poll
 import (
 	"github.com/redpanda-data/benthos/v4/public/service"
 
-	"github.com/erpsync/erpsync/internal/vendor"
+	"github.com/erpsync/erpsync/internal/opsmetrics"
 )
 
 // Metric names of the source side. They are part of the user contract
 // (dashboards and alert rules use them).
 const (
-	MetricVendorRequests     = "erpsync_vendor_requests_total"     // vendor, interface, code
-	MetricDocumentsRead      = "erpsync_documents_read_total"      // vendor, interface; documents emitted (re-reads of unchanged documents are not)
-	MetricWindowsCompleted   = "erpsync_windows_completed_total"   // vendor, interface
-	MetricCheckpointLag      = "erpsync_checkpoint_lag_seconds"    // vendor, interface
-	MetricRateLimitWaits     = "erpsync_rate_limit_waits_total"    // vendor, interface
-	MetricCredentialRenewals = "erpsync_credential_renewals_total" // vendor
+	MetricVendorRequests     = opsmetrics.VendorRequests         // vendor, interface, code
+	MetricDocumentsRead      = "erpsync_documents_read_total"    // vendor, interface; documents emitted (re-reads of unchanged documents are not)
+	MetricWindowsCompleted   = "erpsync_windows_completed_total" // vendor, interface
+	MetricCheckpointLag      = "erpsync_checkpoint_lag_seconds"  // vendor, interface
+	MetricRateLimitWaits     = "erpsync_rate_limit_waits_total"  // vendor, interface
+	MetricCredentialRenewals = opsmetrics.CredentialRenewals     // vendor
 )
 
 type metrics struct {
@@ -36,17 +36,4 @@ func newMetrics(mgr *service.Resources, vendorName, api string) *metrics {
 		lag:       m.NewGauge(MetricCheckpointLag, "vendor", "interface"),
 		waits:     m.NewCounter(MetricRateLimitWaits, "vendor", "interface"),
 	}
-}
-
-// Observer returns a vendor.Observer counting calls in
-// erpsync_vendor_requests_total, for clients that report their own calls.
-func Observer(mgr *service.Resources, vendorName string) vendor.Observer {
-	c := mgr.Metrics().NewCounter(MetricVendorRequests, "vendor", "interface", "code")
-	return func(iface, code string) { c.Incr(1, vendorName, iface, code) }
-}
-
-// RenewalCounter counts token and session renewals of a vendor.
-func RenewalCounter(mgr *service.Resources, vendorName string) func() {
-	c := mgr.Metrics().NewCounter(MetricCredentialRenewals, "vendor")
-	return func() { c.Incr(1, vendorName) }
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,5 +109,90 @@ output:
 	}
 	if lag := promtest.Sum(fams, poll.MetricCheckpointLag, labels); lag < 0 || lag > 60 {
 		t.Errorf("checkpoint lag %v s after catching up", lag)
+	}
+}
+
+// TestIntegrationTargetMetricsMatchTheSandbox writes customers through
+// kingdee_batchsave to a K3Cloud sandbox answering 5xx, and checks the
+// call counts per method and code and the rows written against what the
+// sandbox saw and stored.
+func TestIntegrationTargetMetricsMatchTheSandbox(t *testing.T) {
+	const docs = 120
+	sb := streamtest.StartSandbox(t, 50, func(o *sandbox.Options) {
+		o.Limits = false
+		o.Faults = core.Faults{ErrorRate: 0.2}
+	})
+	addr := promtest.FreeAddr(t)
+	b := service.NewStreamBuilder()
+	if err := b.SetYAML(fmt.Sprintf(`
+http: { enabled: true, address: %s }
+logger: { level: warn }
+input:
+  generate:
+    # %d customers, then nothing: the stream (and /metrics) stays up.
+    interval: 2ms
+    mapping: |
+      let n = counter()
+      root = if $n > %[2]d { deleted() } else { {
+        "FNumber": "CUST%%05d".format($n),
+        "FName": "客户 " + $n.string(),
+        "FCreateOrgId": {"FNumber": "100"},
+        "FUseOrgId": {"FNumber": "100"},
+      } }
+output:
+  kingdee_batchsave:
+    url: %s/k3cloud/
+    auth:
+      acct_id: sandbox-k3-acct
+      username: sandbox-k3-user
+      app_id: 200001_AAECAwQFBgcICQoLDA0ODxAREhMUFRYX
+      app_secret: sandbox-k3-secret
+    form_id: BD_Customer
+    number_field: FNumber
+    batching: { count: 20, period: 10ms }
+`, addr, docs, sb.URL())); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetMetricsYAML("prometheus: {}"); err != nil {
+		t.Fatal(err)
+	}
+	stream, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- stream.Run(ctx) }()
+	defer func() {
+		_ = stream.StopWithin(10 * time.Second)
+		<-done
+	}()
+	fams := promtest.Until(t, ctx, "http://"+addr+"/metrics", func(f promtest.Families) bool {
+		return promtest.Sum(f, "erpsync_rows_written_total", map[string]string{"target": "k3cloud", "object": "BD_Customer"}) >= docs
+	})
+	if n := sb.Stats().Targets["k3cloud/BD_Customer"]; n != docs {
+		t.Fatalf("sandbox stores %d customers, want %d", n, docs)
+	}
+	faults := 0
+	for iface, codes := range sb.Stats().Answers["k3cloud"] {
+		method := iface
+		if strings.HasSuffix(iface, ".common.kdsvc") {
+			// transport faults are counted under the request path
+			p := strings.TrimSuffix(iface, ".common.kdsvc")
+			method = p[strings.LastIndex(p, ".")+1:]
+		}
+		for code, n := range codes {
+			if strings.HasPrefix(code, "http_") {
+				faults += n
+			}
+			want := map[string]string{"vendor": "k3cloud", "interface": method, "code": code}
+			if got := promtest.Sum(fams, poll.MetricVendorRequests, want); int(got) != n {
+				t.Errorf("%s %s: metric %v, sandbox %d", method, code, got, n)
+			}
+		}
+	}
+	if faults == 0 {
+		t.Fatal("the sandbox injected no fault: the test proves nothing")
 	}
 }
