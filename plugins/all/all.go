@@ -7,6 +7,7 @@ package all
 
 import (
 	_ "github.com/erpsync/erpsync/plugins/bloblang"
+	_ "github.com/erpsync/erpsync/plugins/deadletter"
 	_ "github.com/erpsync/erpsync/plugins/jushuitan"
 	_ "github.com/erpsync/erpsync/plugins/kafka"
 	_ "github.com/erpsync/erpsync/plugins/kingdee"
