@@ -203,10 +203,15 @@ func TestLargeSheetBoundedMemory(t *testing.T) {
 	if len(whole) != n+1 {
 		t.Fatalf("GetRows read %d rows", len(whole))
 	}
-	// Generous bound: the compressed workbook is held while opening (plus
-	// excelize's copy) and a shared-string offset index; row data is not.
-	if limit := uint64(4*len(book)) + 16<<20; peak > limit {
-		t.Errorf("peak heap %.1f MiB above the bound %.1f MiB: rows are being retained", mib(int64(peak)), mib(int64(limit)))
+	// The compressed workbook is held while opening (plus excelize's copy)
+	// and a shared-string offset index; row data is not. The bound is
+	// relative to loading the whole sheet, measured in the same run: the
+	// garbage sampled along with live data varies with how busy the machine
+	// is (other test packages run beside this one), the ratio much less.
+	// Retaining the rows would put the reader near the whole-sheet figure.
+	if peak*3 > wholePeak {
+		t.Errorf("peak heap %.1f MiB is more than a third of loading the whole sheet (%.1f MiB): rows are being retained",
+			mib(int64(peak)), mib(int64(wholePeak)))
 	}
 }
 
