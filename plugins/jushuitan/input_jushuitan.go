@@ -172,6 +172,8 @@ type tokenPair struct {
 	Renewed      time.Time `json:"renewed"`
 }
 
+// load reads the pair saved last. A save cut short by a crash is read
+// from its spare copy (poll.SaveState).
 func (s tokenStore) load() (tokenPair, bool, error) {
 	var p tokenPair
 	if s.cache == "" {
@@ -179,20 +181,21 @@ func (s tokenStore) load() (tokenPair, bool, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var raw []byte
-	var gerr error
-	if err := s.mgr.AccessCache(ctx, s.cache, func(c service.Cache) { raw, gerr = c.Get(ctx, s.key) }); err != nil {
-		return p, false, fmt.Errorf("jushuitan: token_cache %q: %w", s.cache, err)
+	raw, found, _, err := poll.LoadState(ctx, s.mgr, s.cache, s.key, func(b []byte) error {
+		var q tokenPair
+		if json.Unmarshal(b, &q) != nil || q.AccessToken == "" {
+			// Never quote the value: it holds the tokens.
+			return errors.New("not a token pair")
+		}
+		return nil
+	})
+	if err != nil {
+		return p, false, fmt.Errorf("jushuitan: token_cache %q key %q: %w", s.cache, s.key, err)
 	}
-	if errors.Is(gerr, service.ErrKeyNotFound) {
+	if !found {
 		return p, false, nil
 	}
-	if gerr != nil {
-		return p, false, fmt.Errorf("jushuitan: reading tokens from token_cache %q: %w", s.cache, gerr)
-	}
-	if err := json.Unmarshal(raw, &p); err != nil || p.AccessToken == "" {
-		return p, false, fmt.Errorf("jushuitan: token_cache %q key %q does not hold a token pair", s.cache, s.key)
-	}
+	_ = json.Unmarshal(raw, &p)
 	return p, true, nil
 }
 
@@ -207,9 +210,5 @@ func (s tokenStore) save(access, refresh string, expiresIn time.Duration) error 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var serr error
-	if err := s.mgr.AccessCache(ctx, s.cache, func(c service.Cache) { serr = c.Set(ctx, s.key, raw, nil) }); err != nil {
-		return err
-	}
-	return serr
+	return poll.SaveState(ctx, s.mgr, s.cache, s.key, raw)
 }

@@ -442,26 +442,19 @@ func (e *Engine) loadCheckpoint(ctx context.Context) (time.Time, bool, error) {
 	if e.o.CheckpointCache == "" {
 		return time.Time{}, false, nil
 	}
-	var (
-		raw  []byte
-		gerr error
-	)
-	if err := e.mgr.AccessCache(ctx, e.o.CheckpointCache, func(c service.Cache) {
-		raw, gerr = c.Get(ctx, e.o.CheckpointKey)
-	}); err != nil {
-		return time.Time{}, false, fmt.Errorf("checkpoint cache %q: %w", e.o.CheckpointCache, err)
-	}
-	if errors.Is(gerr, service.ErrKeyNotFound) {
-		return time.Time{}, false, nil
-	}
-	if gerr != nil {
-		return time.Time{}, false, fmt.Errorf("reading checkpoint %q: %w", e.o.CheckpointKey, gerr)
-	}
-	t, err := time.Parse(time.RFC3339Nano, string(raw))
+	var t time.Time
+	raw, found, torn, err := LoadState(ctx, e.mgr, e.o.CheckpointCache, e.o.CheckpointKey, func(b []byte) error {
+		var perr error
+		t, perr = time.Parse(time.RFC3339Nano, string(b))
+		return perr
+	})
 	if err != nil {
-		return time.Time{}, false, fmt.Errorf("checkpoint %q holds %q, not an RFC 3339 time: %w", e.o.CheckpointKey, raw, err)
+		return time.Time{}, false, fmt.Errorf("checkpoint cache %q: reading checkpoint: %w; fix or delete it", e.o.CheckpointCache, err)
 	}
-	return t, true, nil
+	if torn {
+		e.log.Warnf("%s %s: checkpoint %q was cut short by a crash; resuming from its spare copy %s", e.o.Vendor, e.o.API, e.o.CheckpointKey, raw)
+	}
+	return t, found, nil
 }
 
 // storeCheckpoint writes the checkpoint after the acknowledgements that
@@ -477,13 +470,7 @@ func (e *Engine) storeCheckpoint(ctx context.Context, cp time.Time, full bool) {
 	e.storeMu.Lock()
 	defer e.storeMu.Unlock()
 	val := []byte(cp.UTC().Format(time.RFC3339Nano))
-	var serr error
-	if err := e.mgr.AccessCache(ctx, e.o.CheckpointCache, func(c service.Cache) {
-		serr = c.Set(ctx, e.o.CheckpointKey, val, nil)
-	}); err != nil {
-		serr = err
-	}
-	if serr != nil {
+	if serr := SaveState(ctx, e.mgr, e.o.CheckpointCache, e.o.CheckpointKey, val); serr != nil {
 		e.log.Errorf("%s %s: storing checkpoint %s: %v", e.o.Vendor, e.o.API, val, serr)
 		return
 	}
