@@ -129,10 +129,12 @@ func init() {
 					return nil, nil
 				}
 				switch v.(type) {
-				case map[string]any, []any:
-					return nil, fmt.Errorf("kd_ref: a reference number must be a string or number, got %T", v)
+				case string, []byte, json.Number, int64, int, uint64, float64:
+					return map[string]any{key: v}, nil
 				}
-				return map[string]any{key: v}, nil
+				// A bool, timestamp, object or array would be sent as a
+				// reference Kingdee cannot resolve.
+				return nil, fmt.Errorf("kd_ref: a reference number must be a string or number, got %T", v)
 			}, nil
 		})
 
@@ -161,7 +163,12 @@ root.c = this.c.cn_time().ts_unix()`,
 				if err != nil {
 					return nil, fmt.Errorf("kd_datetime: %w", err)
 				}
-				return t.In(shanghai).Format(KingdeeDateTimeLayout), nil
+				t = t.In(shanghai)
+				if y := t.Year(); y < 1 || y > 9999 {
+					// The layout has four year digits: Kingdee cannot take it.
+					return nil, fmt.Errorf("kd_datetime: %v is in year %d, outside 0001-9999", v, y)
+				}
+				return t.Format(KingdeeDateTimeLayout), nil
 			}, nil
 		})
 

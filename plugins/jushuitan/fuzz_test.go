@@ -1,7 +1,12 @@
 package jushuitan
 
 import (
+	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/erpsync/erpsync/internal/fuzzhttp"
@@ -47,6 +52,44 @@ func FuzzFetchPage(f *testing.F) {
 					}
 				}
 			}
+		}
+	})
+}
+
+// FuzzSign: the openweb signature of any parameters (non-UTF-8, empty,
+// huge values) is 32 lowercase hex digits, the same on every run whatever
+// the map order, and equal to md5(secret + key+value in byte-wise key order).
+func FuzzSign(f *testing.F) {
+	f.Add("secret", "app_key", "k", "biz", `{"page_index":1}`, "timestamp", "1717207200", uint16(1))
+	f.Add("", "", "", "", "", "", "", uint16(0))
+	f.Add("密钥\xff", "值", "\xfe\x00", "B", "b", "a", "A", uint16(4096))
+	f.Add("s", "k", "same", "k2", "same", "k", "dup", uint16(65535))
+	f.Fuzz(func(t *testing.T, secret, k1, v1, k2, v2, k3, v3 string, rep uint16) {
+		params := map[string]string{k1: v1, k2: strings.Repeat(v2, int(rep)), k3: v3}
+		s := Sign(params, secret)
+		if len(s) != 32 || strings.ToLower(s) != s {
+			t.Fatalf("Sign = %q, want 32 lowercase hex digits", s)
+		}
+		if _, err := hex.DecodeString(s); err != nil {
+			t.Fatalf("Sign = %q: %v", s, err)
+		}
+		for range 3 { // map iteration order differs between calls
+			if s2 := Sign(params, secret); s2 != s {
+				t.Fatalf("Sign is not deterministic: %q, %q", s, s2)
+			}
+		}
+		keys := make([]string, 0, len(params))
+		for k := range params {
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, func(a, b string) int { return bytes.Compare([]byte(a), []byte(b)) })
+		h := md5.New()
+		h.Write([]byte(secret))
+		for _, k := range keys {
+			h.Write([]byte(k + params[k]))
+		}
+		if want := hex.EncodeToString(h.Sum(nil)); s != want {
+			t.Fatalf("Sign = %q, want %q", s, want)
 		}
 	})
 }

@@ -160,6 +160,9 @@ func NewClient(cfg Config) (*Client, error) {
 		now:      cfg.Now,
 		renewing: make(chan struct{}, 1),
 	}
+	if !headerSafe(c.state) {
+		return nil, fmt.Errorf("kis: Config.State %q holds a control character; it is sent as the Kis-State header, so use printable text", cfg.State)
+	}
 	if c.state == "" {
 		sum := sha256.Sum256([]byte(cfg.ClientID + "|" + cfg.AcctNumber))
 		c.state = "erpsync-" + hex.EncodeToString(sum[:8])
@@ -433,6 +436,9 @@ func (c *Client) gateway(ctx context.Context, cr *creds) (*creds, error) {
 	if a.AuthData == "" || a.GwRouterAddr == "" {
 		return nil, c.shapeErr(pathGateway, "answer lacks auth_data or gw_router_addr")
 	}
+	if !headerSafe(a.AuthData) || !headerSafe(a.GwRouterAddr) {
+		return nil, c.shapeErr(pathGateway, "auth_data or gw_router_addr holds a control character and cannot be sent as a header")
+	}
 	next := *cr
 	next.authData, next.gwRouter = a.AuthData, a.GwRouterAddr
 	next.refreshToken = a.ExtendData.RefreshAuthDataToken
@@ -477,6 +483,9 @@ func (c *Client) refreshAuthData(ctx context.Context, cr *creds) (*creds, error)
 	}
 	if a.AuthData == "" {
 		return nil, c.shapeErr(pathRefreshAuth, "answer lacks auth_data")
+	}
+	if !headerSafe(a.AuthData) || !headerSafe(a.GwRouterAddr) {
+		return nil, c.shapeErr(pathRefreshAuth, "auth_data or gw_router_addr holds a control character and cannot be sent as a header")
 	}
 	now := c.now()
 	next := *cr
@@ -547,6 +556,18 @@ func (c *Client) commonHeaders() (http.Header, string, string) {
 	h.Set("Kis-Traceid", trace)
 	h.Set("Kis-Ver", kisVer)
 	return h, trace, ts
+}
+
+// headerSafe tells whether net/http will send s as a header value: a
+// control character (other than tab) makes it refuse the request, which
+// would surface as a transient failure of every call, retried forever.
+func headerSafe(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; (b < ' ' && b != '\t') || b == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // uuid4 returns a random RFC 4122 version 4 UUID.
@@ -640,8 +661,12 @@ func (c *Client) envelope(path string, status int, raw []byte) (answer, error) {
 func ok2xx(status int) bool { return status >= 200 && status < 300 }
 
 // answerErr is a failed answer; Status is kept only when HTTP itself failed.
+// code and desc are the answer's own text, which need not be UTF-8 (an
+// errcode may even be a whole JSON object): the code is shortened and both
+// are made valid UTF-8 for logs and dead-letter metadata.
 func (c *Client) answerErr(path string, status int, kind vendor.Kind, code, desc string) *vendor.Error {
-	e := &vendor.Error{Vendor: vendorName, Interface: path, Kind: kind, Code: code, Msg: c.scrub(desc)}
+	e := &vendor.Error{Vendor: vendorName, Interface: path, Kind: kind,
+		Code: vendor.Snippet([]byte(c.scrub(code))), Msg: strings.ToValidUTF8(c.scrub(desc), "?")}
 	if !ok2xx(status) {
 		e.Status = status
 	}

@@ -2,7 +2,14 @@ package wdt
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/erpsync/erpsync/internal/fuzzhttp"
 )
@@ -50,4 +57,57 @@ func FuzzFetchPage(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzSign: both WDT signatures of any parameters (non-UTF-8, empty, huge
+// values) are 32 hex digits (openapi2 lowercase, Qimen uppercase), the same
+// on every run, blind to a "sign" entry, and equal to a reference built
+// with fmt's printf padding.
+func FuzzSign(f *testing.F) {
+	f.Add("appsecret", "shop_no", "店铺01", "timestamp", "2024-06-01 10:00:00", "sid", "s", uint16(1))
+	f.Add("", "", "", "", "", "", "", uint16(0))
+	f.Add("\xff", "值\xfe", "\xff\xfe", "a", "b", "sign", "ignored", uint16(12345))
+	f.Add("s", "k", "v", "k", "dup", "x", "", uint16(65535))
+	f.Fuzz(func(t *testing.T, secret, k1, v1, k2, v2, k3, v3 string, rep uint16) {
+		params := map[string]string{k1: v1, k2: strings.Repeat(v2, int(rep)), k3: v3}
+		o, q := SignOpenapi2(params, secret), SignQimen(params, secret)
+		if len(o) != 32 || strings.ToLower(o) != o {
+			t.Fatalf("SignOpenapi2 = %q, want 32 lowercase hex digits", o)
+		}
+		if len(q) != 32 || strings.ToUpper(q) != q {
+			t.Fatalf("SignQimen = %q, want 32 uppercase hex digits", q)
+		}
+		for range 3 { // map iteration order differs between calls
+			if o2, q2 := SignOpenapi2(params, secret), SignQimen(params, secret); o2 != o || q2 != q {
+				t.Fatalf("signatures are not deterministic: %q %q, %q %q", o, o2, q, q2)
+			}
+		}
+		withSign := maps.Clone(params)
+		withSign["sign"] = "0123456789abcdef"
+		if SignOpenapi2(withSign, secret) != SignOpenapi2(without(params, "sign"), secret) ||
+			SignQimen(withSign, secret) != SignQimen(without(params, "sign"), secret) {
+			t.Fatal("a sign entry changes the signature")
+		}
+		keys := slices.Sorted(maps.Keys(without(params, "sign")))
+		packed := make([]string, len(keys))
+		var top strings.Builder
+		top.WriteString(secret)
+		for i, k := range keys {
+			packed[i] = fmt.Sprintf("%02d-%s:%04d-%s", utf8.RuneCountInString(k), k, utf8.RuneCountInString(params[k]), params[k])
+			top.WriteString(k + params[k])
+		}
+		top.WriteString(secret)
+		if sum := md5.Sum([]byte(strings.Join(packed, ";") + secret)); o != hex.EncodeToString(sum[:]) {
+			t.Fatalf("SignOpenapi2 = %q, want %x", o, sum)
+		}
+		if sum := md5.Sum([]byte(top.String())); q != strings.ToUpper(hex.EncodeToString(sum[:])) {
+			t.Fatalf("SignQimen = %q, want %X", q, sum)
+		}
+	})
+}
+
+func without(m map[string]string, key string) map[string]string {
+	out := maps.Clone(m)
+	delete(out, key)
+	return out
 }

@@ -1,7 +1,11 @@
 package xbb
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
 	"testing"
 
 	"github.com/erpsync/erpsync/internal/fuzzhttp"
@@ -42,6 +46,28 @@ func FuzzFetchPage(f *testing.F) {
 					t.Fatalf("document without id from %q", body)
 				}
 			}
+		}
+	})
+}
+
+// FuzzSign: the sign header of any body and token (non-UTF-8, empty, huge)
+// is 64 lowercase hex digits (leading zeros kept), the same on every run,
+// and sha256(body || token).
+func FuzzSign(f *testing.F) {
+	f.Add([]byte(`{"corpid":"c","page":1}`), "token", uint16(1))
+	f.Add([]byte{}, "", uint16(0))
+	f.Add([]byte("\xff\xfe\x00值"), "令牌\xff", uint16(65535))
+	f.Fuzz(func(t *testing.T, body []byte, token string, rep uint16) {
+		body = bytes.Repeat(body, int(rep%1024)+1)
+		s := Sign(body, token)
+		if len(s) != 64 || strings.ToLower(s) != s {
+			t.Fatalf("Sign = %q, want 64 lowercase hex digits", s)
+		}
+		if s2 := Sign(body, token); s2 != s {
+			t.Fatalf("Sign is not deterministic: %q, %q", s, s2)
+		}
+		if sum := sha256.Sum256(append(append([]byte(nil), body...), token...)); s != hex.EncodeToString(sum[:]) {
+			t.Fatalf("Sign = %q, want %x", s, sum)
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
 )
@@ -147,6 +148,7 @@ func Open(src io.Reader, opts Options) (rd *Reader, err error) {
 	}
 	defer func() {
 		if err != nil {
+			err = validUTF8(err)
 			_ = r.Close()
 		}
 	}()
@@ -392,6 +394,11 @@ func (r *Reader) scanRowFor(n int) (*scanRow, error) {
 // means the rest of the sheet cannot be read; a row whose cells cannot be
 // read is returned with Row.Err set instead.
 func (r *Reader) Next() (Row, error) {
+	row, err := r.next()
+	return row, validUTF8(err)
+}
+
+func (r *Reader) next() (Row, error) {
 	for {
 		if !r.rows.Next() {
 			if err := r.rows.Error(); err != nil {
@@ -414,7 +421,7 @@ func (r *Reader) Next() (Row, error) {
 		row, empty := r.buildRow(texts, sr)
 		if colErr != nil {
 			re := rowErr(&row)
-			re.Problems = append(re.Problems, "the row cannot be read: "+colErr.Error())
+			re.Problems = append(re.Problems, "the row cannot be read: "+strings.ToValidUTF8(colErr.Error(), "?"))
 			empty = false
 		}
 		if empty && r.opts.SkipEmptyRows {
@@ -726,6 +733,24 @@ func isDateFormatCode(code string) bool {
 	}
 	return false
 }
+
+// validUTF8 makes an error's text valid UTF-8, keeping its chain: the XML
+// decoder quotes the bytes it chokes on, and a damaged workbook's bytes
+// need not be UTF-8, but the text goes to logs and message metadata.
+func validUTF8(err error) error {
+	if err == nil || utf8.ValidString(err.Error()) {
+		return err
+	}
+	return &cleanError{msg: strings.ToValidUTF8(err.Error(), "?"), err: err}
+}
+
+type cleanError struct {
+	msg string
+	err error
+}
+
+func (e *cleanError) Error() string { return e.msg }
+func (e *cleanError) Unwrap() error { return e.err }
 
 // Close releases the sheet readers, excelize's temporary files and the
 // spooled copy of the source.
