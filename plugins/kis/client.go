@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -75,6 +76,12 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now is the clock used for Kis-Timestamp and credential expiry; nil means time.Now.
 	Now func() time.Time
+	// Observe, when set, is told of every call: the path and the answer's
+	// errcode ("0" success), or a transport code such as "http_502".
+	Observe vendor.Observer
+	// OnRenew, when set, is called after every successful credential renewal
+	// (login flow, token refresh, auth_data refresh).
+	OnRenew func()
 }
 
 // Created is the answer of a successful create call.
@@ -317,6 +324,9 @@ func (c *Client) credentials(ctx context.Context) (*creds, error) {
 	c.mu.Lock()
 	c.cur = next
 	c.mu.Unlock()
+	if c.cfg.OnRenew != nil {
+		c.cfg.OnRenew()
+	}
 	return next, nil
 }
 
@@ -583,7 +593,27 @@ func uuid4() string {
 // post sends one request with its own timeout and reads the answer. The
 // URL carries secrets (client_secret, access_token), so transport errors
 // are reported without it. unknown is appended to a timeout's message.
+// post sends one call and reports it to the observer.
 func (c *Client) post(ctx context.Context, path string, q url.Values, h http.Header, body []byte, unknown string) (int, []byte, error) {
+	status, raw, err := c.postOnce(ctx, path, q, h, body, unknown)
+	if c.cfg.Observe != nil && ctx.Err() == nil {
+		var code string
+		switch m := reErrcode.FindSubmatch(raw); {
+		case err != nil:
+			code = vendor.TransportCode(err)
+		case m != nil:
+			code = string(m[1])
+		default:
+			code = fmt.Sprintf("http_%d", status)
+		}
+		c.cfg.Observe(path, code)
+	}
+	return status, raw, err
+}
+
+var reErrcode = regexp.MustCompile(`"errcode"\s*:\s*"?(-?\d+)`)
+
+func (c *Client) postOnce(ctx context.Context, path string, q url.Values, h http.Header, body []byte, unknown string) (int, []byte, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, nil, err
 	}

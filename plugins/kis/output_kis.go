@@ -12,6 +12,7 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/erpsync/erpsync/internal/opsmetrics"
 	"github.com/erpsync/erpsync/internal/vendor"
 )
 
@@ -218,6 +219,8 @@ func newKISOutputFromParsed(conf *service.ParsedConfig, mgr *service.Resources) 
 	if maxInFlight < 1 || o.maxRetries < 0 || o.boInit <= 0 || o.boMax < o.boInit {
 		return nil, 0, errors.New("kis: max_in_flight must be >= 1, max_retries >= 0 and 0 < backoff.initial_interval <= backoff.max_interval")
 	}
+	cfg.Observe = opsmetrics.Observer(mgr, vendorName)
+	cfg.OnRenew = opsmetrics.Renewals(mgr, vendorName)
 	if o.client, err = NewClient(cfg); err != nil {
 		return nil, 0, err
 	}

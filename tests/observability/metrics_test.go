@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/redpanda-data/benthos/v4/public/components/io"
 	_ "github.com/redpanda-data/benthos/v4/public/components/pure"
 	"github.com/redpanda-data/benthos/v4/public/service"
 
@@ -194,5 +195,94 @@ output:
 	}
 	if faults == 0 {
 		t.Fatal("the sandbox injected no fault: the test proves nothing")
+	}
+}
+
+// TestIntegrationKISMetricsMatchTheSandbox writes bills through the kis
+// output to a KIS sandbox whose tokens expire and which answers 5xx, and
+// checks the call counts per path and errcode, and the renewals, against
+// what the sandbox saw.
+func TestIntegrationKISMetricsMatchTheSandbox(t *testing.T) {
+	const bills = 40
+	sb := streamtest.StartSandbox(t, 20, func(o *sandbox.Options) {
+		o.Limits = false
+		o.Faults = core.Faults{ErrorRate: 0.15}
+	})
+	addr := promtest.FreeAddr(t)
+	ledger := t.TempDir()
+	b := service.NewStreamBuilder()
+	if err := b.SetYAML(fmt.Sprintf(`
+http: { enabled: true, address: %s }
+logger: { level: none }
+input:
+  generate:
+    interval: 2ms
+    mapping: |
+      let n = counter()
+      root = if $n > %d { deleted() } else { {
+        "Head": {"FBillNo": "OBS%%05d".format($n), "Fdate": "2024-06-01T10:00:00", "FTranType": 10, "FROB": 1, "FDCStockID": "CK001"},
+        "Entry": [{"FItemID": "SKU00001", "FQty": 1, "Fauxqty": 1, "FAuxQtyMust": 1, "FPlanMode": 14036, "FDCStockID": "CK001"}],
+      } }
+output:
+  kis:
+    base_url: %s
+    client_id: sandbox-kis-client
+    client_secret: sandbox-kis-secret
+    auth_code: sandbox-kis-code
+    acct_number: sandbox-kis-acct
+    pid: sandbox-kis-pid
+    icrmid: sandbox-kis-icrmid
+    ledger: kis_ledger
+    backoff: { initial_interval: 1ms, max_interval: 5ms }
+cache_resources:
+  - label: kis_ledger
+    file: { directory: %s }
+`, addr, bills, sb.URL(), ledger)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetMetricsYAML("prometheus: {}"); err != nil {
+		t.Fatal(err)
+	}
+	stream, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- stream.Run(ctx) }()
+	defer func() {
+		_ = stream.StopWithin(10 * time.Second)
+		<-done
+	}()
+	// The unit check below needs the sandbox's unit for SKU00001 to match; the
+	// KIS sandbox takes the item's unit when FUnitID is absent.
+	fams := promtest.Until(t, ctx, "http://"+addr+"/metrics", func(f promtest.Families) bool {
+		return promtest.Sum(f, "erpsync_rows_written_total", map[string]string{"target": "kis"}) >= bills
+	})
+	if n := sb.Stats().Targets["kis/bills"]; n != bills {
+		t.Fatalf("sandbox stores %d bills, want %d", n, bills)
+	}
+	total, faults := 0, 0
+	for path, codes := range sb.Stats().Answers["kis"] {
+		for code, n := range codes {
+			total += n
+			if strings.HasPrefix(code, "http_") {
+				faults += n
+			}
+			want := map[string]string{"vendor": "kis", "interface": path, "code": code}
+			if got := promtest.Sum(fams, poll.MetricVendorRequests, want); int(got) != n {
+				t.Errorf("%s %s: metric %v, sandbox %d", path, code, got, n)
+			}
+		}
+	}
+	if got := promtest.Sum(fams, poll.MetricVendorRequests, map[string]string{"vendor": "kis"}); int(got) != total {
+		t.Errorf("kis calls: metric %v, sandbox %d", got, total)
+	}
+	if faults == 0 {
+		t.Fatal("the sandbox injected no fault: the test proves nothing")
+	}
+	if promtest.Sum(fams, poll.MetricCredentialRenewals, map[string]string{"vendor": "kis"}) < 1 {
+		t.Error("the first login was not counted as a credential renewal")
 	}
 }
