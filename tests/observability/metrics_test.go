@@ -31,8 +31,7 @@ func TestIntegrationSourceMetricsMatchTheSandbox(t *testing.T) {
 		o.Faults = core.Faults{ErrorRate: 0.25}
 	})
 	addr := promtest.FreeAddr(t)
-	b := service.NewStreamBuilder()
-	if err := b.SetYAML(fmt.Sprintf(`
+	ctx := runWithMetrics(t, fmt.Sprintf(`
 http:
   enabled: true
   address: %s
@@ -62,26 +61,7 @@ input:
       max_interval: 5ms
 output:
   drop: {}
-`, addr, sb.URL(), time.Now().Add(-31*24*time.Hour).Format(time.RFC3339))); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.SetMetricsYAML("prometheus: {}"); err != nil {
-		t.Fatal(err)
-	}
-	stream, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- stream.Run(ctx) }()
-	defer func() {
-		_ = stream.StopWithin(10 * time.Second)
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("stream: %v", err)
-		}
-	}()
+`, addr, sb.URL(), time.Now().Add(-31*24*time.Hour).Format(time.RFC3339)))
 
 	labels := map[string]string{"vendor": "jushuitan", "interface": "/open/other/inout/query"}
 	// Caught up: every bill read and its window completed.
@@ -124,8 +104,7 @@ func TestIntegrationTargetMetricsMatchTheSandbox(t *testing.T) {
 		o.Faults = core.Faults{ErrorRate: 0.2}
 	})
 	addr := promtest.FreeAddr(t)
-	b := service.NewStreamBuilder()
-	if err := b.SetYAML(fmt.Sprintf(`
+	ctx := runWithMetrics(t, fmt.Sprintf(`
 http: { enabled: true, address: %s }
 logger: { level: warn }
 input:
@@ -151,24 +130,7 @@ output:
     form_id: BD_Customer
     number_field: FNumber
     batching: { count: 20, period: 10ms }
-`, addr, docs, sb.URL())); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.SetMetricsYAML("prometheus: {}"); err != nil {
-		t.Fatal(err)
-	}
-	stream, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- stream.Run(ctx) }()
-	defer func() {
-		_ = stream.StopWithin(10 * time.Second)
-		<-done
-	}()
+`, addr, docs, sb.URL()))
 	fams := promtest.Until(t, ctx, "http://"+addr+"/metrics", func(f promtest.Families) bool {
 		return promtest.Sum(f, "erpsync_rows_written_total", map[string]string{"target": "k3cloud", "object": "BD_Customer"}) >= docs
 	})
@@ -210,8 +172,7 @@ func TestIntegrationKISMetricsMatchTheSandbox(t *testing.T) {
 	})
 	addr := promtest.FreeAddr(t)
 	ledger := t.TempDir()
-	b := service.NewStreamBuilder()
-	if err := b.SetYAML(fmt.Sprintf(`
+	ctx := runWithMetrics(t, fmt.Sprintf(`
 http: { enabled: true, address: %s }
 logger: { level: none }
 input:
@@ -237,24 +198,7 @@ output:
 cache_resources:
   - label: kis_ledger
     file: { directory: %s }
-`, addr, bills, sb.URL(), ledger)); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.SetMetricsYAML("prometheus: {}"); err != nil {
-		t.Fatal(err)
-	}
-	stream, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- stream.Run(ctx) }()
-	defer func() {
-		_ = stream.StopWithin(10 * time.Second)
-		<-done
-	}()
+`, addr, bills, sb.URL(), ledger))
 	// The unit check below needs the sandbox's unit for SKU00001 to match; the
 	// KIS sandbox takes the item's unit when FUnitID is absent.
 	fams := promtest.Until(t, ctx, "http://"+addr+"/metrics", func(f promtest.Families) bool {
@@ -285,4 +229,32 @@ cache_resources:
 	if promtest.Sum(fams, poll.MetricCredentialRenewals, map[string]string{"vendor": "kis"}) < 1 {
 		t.Error("the first login was not counted as a credential renewal")
 	}
+}
+
+// runWithMetrics runs a stream config with the prometheus exporter until
+// the test ends, and returns a context that ends with the test's time budget.
+func runWithMetrics(t *testing.T, yaml string) context.Context {
+	t.Helper()
+	b := service.NewStreamBuilder()
+	if err := b.SetYAML(yaml); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetMetricsYAML("prometheus: {}"); err != nil {
+		t.Fatal(err)
+	}
+	stream, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	done := make(chan error, 1)
+	go func() { done <- stream.Run(ctx) }()
+	t.Cleanup(func() {
+		_ = stream.StopWithin(10 * time.Second)
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("stream: %v", err)
+		}
+		cancel()
+	})
+	return ctx
 }
