@@ -3,18 +3,12 @@ package demo
 import (
 	"bytes"
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
-)
 
-func mysqlDSN() string {
-	if d := os.Getenv("MYSQL_DSN"); d != "" {
-		return d
-	}
-	return "root@tcp(127.0.0.1:3306)/test"
-}
+	"github.com/erpsync/erpsync/internal/erpsynctest"
+)
 
 // TestIntegrationDemoDeliversEveryDocument runs the demo as `erpsync demo`
 // does, with the local MariaDB, and requires every pipeline to pass.
@@ -22,7 +16,7 @@ func TestIntegrationDemoDeliversEveryDocument(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	results, err := Run(ctx, Options{Records: 150, Seed: 7, MySQLDSN: mysqlDSN(), StateDir: t.TempDir()}, &out)
+	results, err := Run(ctx, Options{Records: 150, Seed: 7, MySQLDSN: erpsynctest.MySQLDSN(), StateDir: t.TempDir()}, &out)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/erpsync/erpsync/internal/erpsynctest"
 	"github.com/erpsync/erpsync/sandbox"
 	"github.com/erpsync/erpsync/sandbox/core"
 	sbjst "github.com/erpsync/erpsync/sandbox/jushuitan"
@@ -62,7 +63,7 @@ const (
 // by side, each against sandboxes of its own, with every fault on and
 // erpsync killed with SIGKILL 3 to 5 times before a final run.
 func TestIntegrationChaos(t *testing.T) {
-	db := openDB(t)
+	db := erpsynctest.OpenDB(t)
 	for _, seed := range seeds(t) {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			t.Parallel()
@@ -145,7 +146,7 @@ func chaosSkusnToMySQL(t *testing.T, seed uint64, db *sql.DB) {
 	t.Cleanup(func() { _, _ = db.Exec("DROP TABLE IF EXISTS `" + table + "`") })
 	const stream = "jushuitan_skusn_to_mysql"
 	s := newScenario(t, seed, stream,
-		append(jushuitanEnv(src), "MYSQL_DSN="+mysqlDSN(), "JST_SKUSN_TABLE="+table),
+		append(jushuitanEnv(src), "MYSQL_DSN="+erpsynctest.MySQLDSN(), "JST_SKUSN_TABLE="+table),
 		point{what: "source page", f: src, path: sbjst.PathSkusn, most: 4})
 
 	s.crash()

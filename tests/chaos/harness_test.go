@@ -3,7 +3,6 @@ package chaos
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
@@ -446,28 +445,6 @@ func (s *scenario) summary(format string, args ...any) {
 	s.t.Logf("seed %d: %s: %d runs, %d kills [%s], %d ended early, final run %s; %s; %s in all",
 		s.seed, s.stream, s.runs, len(s.kills), strings.Join(s.kills, "; "), s.ended, s.final.Round(100*time.Millisecond),
 		fmt.Sprintf(format, args...), time.Since(s.started).Round(100*time.Millisecond))
-}
-
-func mysqlDSN() string {
-	if d := os.Getenv("MYSQL_DSN"); d != "" {
-		return d
-	}
-	return "root@tcp(127.0.0.1:3306)/test"
-}
-
-func openDB(t *testing.T) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("mysql", mysqlDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
-		t.Fatalf("MariaDB/MySQL does not answer at MYSQL_DSN (tests/run.sh starts it): %v", err)
-	}
-	return db
 }
 
 // get asks the sandbox's introspection endpoints (never faulted) directly.

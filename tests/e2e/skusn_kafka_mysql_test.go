@@ -2,9 +2,7 @@ package e2e
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -16,32 +14,11 @@ import (
 	"github.com/redpanda-data/benthos/v4/public/service"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/erpsync/erpsync/internal/erpsynctest"
 	"github.com/erpsync/erpsync/internal/streamtest"
 	_ "github.com/erpsync/erpsync/plugins/all"
 	"github.com/erpsync/erpsync/sandbox"
 )
-
-func mysqlDSN() string {
-	if d := os.Getenv("MYSQL_DSN"); d != "" {
-		return d
-	}
-	return "root@tcp(127.0.0.1:3306)/test"
-}
-
-func openDB(t *testing.T) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("mysql", mysqlDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
-		t.Fatalf("MariaDB/MySQL does not answer at MYSQL_DSN (tests/run.sh starts it): %v", err)
-	}
-	return db
-}
 
 // gate lets limit messages through, then holds every later one until the
 // stream stops: a process killed with those messages in flight.
@@ -121,7 +98,7 @@ func TestIntegrationSkusnThroughKafkaToMySQL(t *testing.T) {
 	t.Cleanup(cluster.Close)
 	brokers := strings.Join(cluster.ListenAddrs(), ",")
 
-	db := openDB(t)
+	db := erpsynctest.OpenDB(t)
 	table := fmt.Sprintf("e2e_skusn_%d", time.Now().UnixNano()%1e9)
 	t.Cleanup(func() { _, _ = db.Exec("DROP TABLE IF EXISTS " + table) })
 
@@ -179,7 +156,7 @@ output:
         inout_type INT, create_time DATETIME, remark VARCHAR(255)
       )
     batching: { count: 20, period: 50ms }
-`, brokers, mysqlDSN(), table, table)
+`, brokers, erpsynctest.MySQLDSN(), table, table)
 
 	count := func() int {
 		var n int

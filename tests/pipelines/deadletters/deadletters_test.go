@@ -113,35 +113,6 @@ func expect(t *testing.T, sb *sandbox.Server, bills []bill) expectation {
 // ---------------------------------------------------------------------------
 // Database
 
-func mysqlDSN() string {
-	if d := os.Getenv("MYSQL_DSN"); d != "" {
-		return d
-	}
-	return "root@tcp(127.0.0.1:3306)/test"
-}
-
-func openDB(t *testing.T) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("mysql", mysqlDSN()+dsnParams(mysqlDSN(), "parseTime=true&loc=UTC"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
-		t.Fatalf("MariaDB/MySQL does not answer at MYSQL_DSN (tests/run.sh starts it): %v", err)
-	}
-	return db
-}
-
-func dsnParams(dsn, params string) string {
-	if strings.Contains(dsn, "?") {
-		return "&" + params
-	}
-	return "?" + params
-}
-
 // row is a dead letter as the table holds it.
 type row struct {
 	ID            int64
@@ -258,17 +229,6 @@ func checkKIS(t *testing.T, sb *sandbox.Server, want ...map[string]bill) {
 
 // ---------------------------------------------------------------------------
 // Runs
-
-func stateDir(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	for _, sub := range []string{"checkpoints", "ledgers", "dead_letters"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
 
 func baseEnv(sb *sandbox.Server, state string, extra ...string) []string {
 	j, k := sbjst.DefaultConfig(), sbkis.DefaultConfig()
@@ -388,7 +348,7 @@ func ids(m map[string]row) []int64 {
 // exactly once and resolves it, and a second replay writes nothing. Bills
 // the mapping rejects stay open, one more attempt per replay.
 func TestIntegrationDeadLetterRoundTrip(t *testing.T) {
-	db := openDB(t)
+	db := erpsynctest.OpenDB(t, "parseTime=true&loc=UTC")
 	table := fmt.Sprintf("e2e_dead_letters_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
 	t.Cleanup(func() { _, _ = db.Exec("DROP TABLE IF EXISTS " + table) })
 
@@ -400,8 +360,8 @@ func TestIntegrationDeadLetterRoundTrip(t *testing.T) {
 		o.Now = func() time.Time { return time.Now().Add(-2 * time.Minute) }
 	})
 	e := expect(t, sb, sourceBills(t, sb))
-	state := stateDir(t)
-	env := baseEnv(sb, state, "MYSQL_DSN="+mysqlDSN(), "DEAD_LETTER_TABLE="+table)
+	state := erpsynctest.StateDir(t)
+	env := baseEnv(sb, state, "MYSQL_DSN="+erpsynctest.MySQLDSN(), "DEAD_LETTER_TABLE="+table)
 
 	// 1. The stream: refused bills land in the table, and still in the file.
 	run(t, env, stream)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/erpsync/erpsync/internal/erpsynctest"
 	"github.com/erpsync/erpsync/internal/streamtest"
 	"github.com/erpsync/erpsync/sandbox"
 )
@@ -68,7 +69,7 @@ type excelRun struct {
 
 func newExcelRun(t *testing.T, sb *sandbox.Server, policy, glob string) excelRun {
 	t.Helper()
-	state := stateDir(t)
+	state := erpsynctest.StateDir(t)
 	env := merge(k3Env(sb), map[string]string{
 		"ERPSYNC_STATE_DIR":  state,
 		"EXCEL_PATHS":        glob,

@@ -53,19 +53,6 @@ const (
 	streamsDir    = "../../../config/streams"
 )
 
-// stateDir makes an ERPSYNC_STATE_DIR with the sub-folders the shared
-// resources need.
-func stateDir(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	for _, sub := range []string{"checkpoints", "ledgers", "dead_letters"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 // k3Env points the K3CLOUD_* variables at the sandbox.
 func k3Env(sb *sandbox.Server) map[string]string {
 	c := k3cloud.DefaultConfig()

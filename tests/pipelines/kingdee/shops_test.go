@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/erpsync/erpsync/internal/erpsynctest"
 	"github.com/erpsync/erpsync/internal/streamtest"
 	"github.com/erpsync/erpsync/sandbox"
 	"github.com/erpsync/erpsync/sandbox/core"
@@ -50,7 +51,7 @@ func validOrg(remark string) bool {
 func TestIntegrationWDTShopsToKingdeeCustomers(t *testing.T) {
 	const name = "wdt_shops_to_kingdee_customers"
 	sb := streamtest.StartSandbox(t, 250)
-	state := stateDir(t)
+	state := erpsynctest.StateDir(t)
 	env := merge(k3Env(sb), wdtEnv(sb), map[string]string{
 		"ERPSYNC_STATE_DIR":   state,
 		"STOP_WHEN_CAUGHT_UP": "true",
@@ -164,7 +165,7 @@ func TestIntegrationWDTShopsToKingdeeCustomers(t *testing.T) {
 	// A fresh state folder: the wdt input, although it has no window in the
 	// config, keeps a time checkpoint (plugins/poll materialises the optional
 	// window with its defaults), so a rerun within a minute would read nothing.
-	state2 := stateDir(t)
+	state2 := erpsynctest.StateDir(t)
 	env["ERPSYNC_STATE_DIR"] = state2
 	runStream(t, name, env, false)
 	checkCustomers(t, 2, names)
@@ -180,7 +181,7 @@ func TestIntegrationWDTShopsToKingdeeCustomers(t *testing.T) {
 func TestIntegrationWDTShopsKingdeeRejections(t *testing.T) {
 	const name = "wdt_shops_to_kingdee_customers"
 	sb := streamtest.StartSandbox(t, 250, func(o *sandbox.Options) { o.Faults.RowFailRate = 0.2 })
-	state := stateDir(t)
+	state := erpsynctest.StateDir(t)
 	env := merge(k3Env(sb), wdtEnv(sb), map[string]string{"ERPSYNC_STATE_DIR": state, "STOP_WHEN_CAUGHT_UP": "true"})
 	runStream(t, name, env, false)
 

@@ -8,7 +8,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -301,18 +300,6 @@ func checkDeadLetters(t *testing.T, path, stream string, e expectation, times in
 	}
 }
 
-// stateDir makes ERPSYNC_STATE_DIR with the folders the resources use.
-func stateDir(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	for _, sub := range []string{"checkpoints", "ledgers", "dead_letters"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 // baseEnv is the environment of a run against the sandbox: credentials,
 // state, a start 31 days back and an end once caught up.
 func baseEnv(sb *sandbox.Server, state string, extra ...string) []string {
@@ -368,7 +355,7 @@ func forgetCheckpoint(t *testing.T, state, key string) {
 func TestIntegrationJushuitanOtherInoutToKIS(t *testing.T) {
 	sb := startSandbox(t, core.Faults{RowFailRate: rowFailRate})
 	e := expect(t, sb, sourceBills(t, sb), nil)
-	state := stateDir(t)
+	state := erpsynctest.StateDir(t)
 	env := baseEnv(sb, state, "KIS_MATERIAL_FALLBACK_TO_SKU=true")
 	dead := filepath.Join(state, "dead_letters", "jushuitan_other_inout_to_kis.jsonl")
 
@@ -403,7 +390,7 @@ func TestIntegrationJushuitanOtherInoutToKIS(t *testing.T) {
 // broken entry rejects the bill with that reason.
 func TestIntegrationJushuitanKISMaterialMapMySQL(t *testing.T) {
 	sb := startSandbox(t, core.Faults{})
-	db := openDB(t)
+	db := erpsynctest.OpenDB(t)
 	table := fmt.Sprintf("e2e_kis_material_map_%d", time.Now().UnixNano()%1e9)
 	t.Cleanup(func() { _, _ = db.Exec("DROP TABLE IF EXISTS " + table) })
 	if _, err := db.Exec("CREATE TABLE " + table + " (`key` VARBINARY(1024) NOT NULL PRIMARY KEY, `value` LONGBLOB NOT NULL, `expires_at` DATETIME(6) NULL, KEY `expires_at` (`expires_at`))"); err != nil {
@@ -465,7 +452,7 @@ func TestIntegrationJushuitanKISMaterialMapMySQL(t *testing.T) {
 	// the lookups are retried, nothing is written or dead-lettered, and once
 	// it answers the run completes as if nothing had happened.
 	proxy := startProxy(t, mysqlAddr(t))
-	state := stateDir(t)
+	state := erpsynctest.StateDir(t)
 	dead := filepath.Join(state, "dead_letters", "jushuitan_other_inout_to_kis.jsonl")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -497,16 +484,9 @@ func TestIntegrationJushuitanKISMaterialMapMySQL(t *testing.T) {
 	checkDeadLetters(t, dead, "jushuitan_other_inout_to_kis", e, 1)
 }
 
-func mysqlDSN() string {
-	if d := os.Getenv("MYSQL_DSN"); d != "" {
-		return d
-	}
-	return "root@tcp(127.0.0.1:3306)/test"
-}
-
 func mysqlAddr(t *testing.T) string {
 	t.Helper()
-	cfg, err := mysql.ParseDSN(mysqlDSN())
+	cfg, err := mysql.ParseDSN(erpsynctest.MySQLDSN())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -573,27 +553,12 @@ func startProxy(t *testing.T, target string) *proxy {
 // dsn is MYSQL_DSN pointed at the proxy.
 func (p *proxy) dsn(t *testing.T) string {
 	t.Helper()
-	cfg, err := mysql.ParseDSN(mysqlDSN())
+	cfg, err := mysql.ParseDSN(erpsynctest.MySQLDSN())
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Addr = p.ln.Addr().String()
 	return cfg.FormatDSN()
-}
-
-func openDB(t *testing.T) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("mysql", mysqlDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
-		t.Fatalf("MariaDB/MySQL does not answer at MYSQL_DSN (tests/run.sh starts it): %v", err)
-	}
-	return db
 }
 
 // TestIntegrationJushuitanKISThroughKafka: the Kafka split gives the same
@@ -610,7 +575,7 @@ func TestIntegrationJushuitanKISThroughKafka(t *testing.T) {
 	}
 	t.Cleanup(cluster.Close)
 	addrs := cluster.ListenAddrs()
-	state := stateDir(t)
+	state := erpsynctest.StateDir(t)
 	env := baseEnv(sb, state, "KIS_MATERIAL_FALLBACK_TO_SKU=true",
 		"KAFKA_ADDRESSES="+strings.Join(addrs, ","), "KAFKA_TOPIC="+topic, "KAFKA_GROUP="+group)
 	dead := filepath.Join(state, "dead_letters", "kafka_to_kis.jsonl")

@@ -36,6 +36,7 @@ import (
 
 	_ "github.com/go-sql-driver/mysql"
 
+	"github.com/erpsync/erpsync/internal/erpsynctest"
 	"github.com/erpsync/erpsync/internal/streamtest"
 	"github.com/erpsync/erpsync/sandbox"
 	"github.com/erpsync/erpsync/sandbox/core"
@@ -71,49 +72,12 @@ func runMain(m *testing.M) int {
 	return m.Run()
 }
 
-func mysqlDSN() string {
-	if d := os.Getenv("MYSQL_DSN"); d != "" {
-		return d
-	}
-	return "root@tcp(127.0.0.1:3306)/test"
-}
-
-// openDB fails the test when no server answers: these are integration
-// tests, and tests/run.sh starts the server.
-func openDB(t *testing.T) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("mysql", mysqlDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
-		t.Fatalf("MariaDB/MySQL does not answer at MYSQL_DSN (default root@tcp(127.0.0.1:3306)/test; tests/run.sh starts it): %v", err)
-	}
-	return db
-}
-
 // uniqueTable returns a table name no other run uses and drops it at the end.
 func uniqueTable(t *testing.T, db *sql.DB, prefix string) string {
 	t.Helper()
 	name := fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano()%1e10)
 	t.Cleanup(func() { _, _ = db.Exec("DROP TABLE IF EXISTS `" + name + "`") })
 	return name
-}
-
-// stateDir is an ERPSYNC_STATE_DIR with the sub-folders the shared
-// resources expect.
-func stateDir(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	for _, sub := range []string{"checkpoints", "ledgers", "dead_letters"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
 }
 
 // startSandbox starts a sandbox whose clock runs two minutes behind, so every
@@ -379,19 +343,19 @@ func injectProducts(injected *bool) func(string, map[string]any) bool {
 // makes the second run see them, and the upsert updates their rows in place.
 func TestIntegrationXBBProductsToMySQL(t *testing.T) {
 	const records = 2500 // about 80 a day: windows of one and two pages
-	db := openDB(t)
+	db := erpsynctest.OpenDB(t)
 	sb := startSandbox(t, records)
 	injected := false
 	px := newProxy(t, sb.URL(), injectProducts(&injected))
 	table := uniqueTable(t, db, "it_xbb_products")
-	state := stateDir(t)
+	state := erpsynctest.StateDir(t)
 	creds := sbxbb.DefaultConfig()
 	env := map[string]string{
 		"XBB_BASE_URL":        px.URL,
 		"XBB_CORPID":          creds.Corpid,
 		"XBB_TOKEN":           creds.Token,
 		"XBB_USER_ID":         creds.UserID,
-		"MYSQL_DSN":           mysqlDSN(),
+		"MYSQL_DSN":           erpsynctest.MySQLDSN(),
 		"XBB_PRODUCTS_TABLE":  table,
 		"SYNC_START":          time.Now().Add(-31 * 24 * time.Hour).Format(time.RFC3339),
 		"STOP_WHEN_CAUGHT_UP": "true",
@@ -626,7 +590,7 @@ func readFlows(t *testing.T, db *sql.DB, table string) map[string]flowRow {
 // and leaves the table as it was.
 func TestIntegrationJushuitanSkusnToMySQL(t *testing.T) {
 	const records = 2000
-	db := openDB(t)
+	db := erpsynctest.OpenDB(t)
 	sb := startSandbox(t, records)
 	injected := false
 	seen := served{}
@@ -640,14 +604,14 @@ func TestIntegrationJushuitanSkusnToMySQL(t *testing.T) {
 			"JST_APP_SECRET":      creds.AppSecret,
 			"JST_ACCESS_TOKEN":    creds.AccessToken,
 			"JST_REFRESH_TOKEN":   creds.RefreshToken,
-			"MYSQL_DSN":           mysqlDSN(),
+			"MYSQL_DSN":           erpsynctest.MySQLDSN(),
 			"JST_SKUSN_TABLE":     table,
 			"SYNC_START":          time.Now().Add(-31 * 24 * time.Hour).Format(time.RFC3339),
 			"STOP_WHEN_CAUGHT_UP": "true",
 			"ERPSYNC_STATE_DIR":   state,
 		}
 	}
-	state := stateDir(t)
+	state := erpsynctest.StateDir(t)
 	runStream(t, "jushuitan_skusn_to_mysql", env(state))
 	px.locked(func() {
 		if !injected {
@@ -659,7 +623,7 @@ func TestIntegrationJushuitanSkusnToMySQL(t *testing.T) {
 	checkDeadLetters(t, filepath.Join(state, "dead_letters", "jushuitan_skusn_to_mysql.jsonl"), "jushuitan_skusn_to_mysql",
 		map[string]string{jstBadTime: "2024-13-45"})
 
-	runStream(t, "jushuitan_skusn_to_mysql", env(stateDir(t)))
+	runStream(t, "jushuitan_skusn_to_mysql", env(erpsynctest.StateDir(t)))
 	px.locked(func() { checkFlows(t, readFlows(t, db, table), truth, seen) })
 }
 
