@@ -79,6 +79,7 @@ type Engine struct {
 	// re-emitted, while two versions sharing one modified second both are.
 	seen     map[string]seenDoc
 	fullDone bool
+	planned  bool // a window was planned since Connect
 	fatal    error
 }
 
@@ -233,7 +234,13 @@ func (e *Engine) nextCursor(ctx context.Context) (bool, error) {
 			return true, nil
 		}
 		w, ok := NextWindow(*e.o.Window, e.prevEnd, e.now())
+		if !ok && !e.planned {
+			// A (re)start re-reads the lookback even when the checkpoint is
+			// less than a second old, so changes made late are never skipped.
+			w, ok = RereadWindow(*e.o.Window, e.prevEnd, e.now())
+		}
 		if ok {
+			e.planned = true
 			e.prevEnd = w.End
 			e.cur = &cursor{win: w, qStart: w.Start, state: e.trk.add(w.End)}
 			for id, m := range e.seen {

@@ -346,3 +346,20 @@ func TestNextWindow(t *testing.T) {
 		t.Error("max_span above the vendor maximum accepted")
 	}
 }
+
+func TestRereadWindowOnRestart(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := WindowConfig{Start: t0, MaxSpan: time.Hour, Lookback: 10 * time.Minute}
+	cp := t0.Add(5 * time.Hour)
+	now := cp.Add(300 * time.Millisecond) // restarted right after the checkpoint
+	if _, ok := NextWindow(c, cp, now); ok {
+		t.Fatal("NextWindow planned a window less than a second past the checkpoint")
+	}
+	w, ok := RereadWindow(c, cp, now)
+	if !ok || !w.Start.Equal(cp.Add(-10*time.Minute)) || !w.End.Equal(now) {
+		t.Fatalf("reread window %v %v, want the lookback up to now", w, ok)
+	}
+	if _, ok := RereadWindow(c, cp, cp.Add(-time.Second)); ok {
+		t.Fatal("a reread window may not end before the checkpoint")
+	}
+}

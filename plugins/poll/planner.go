@@ -66,6 +66,26 @@ func NextWindow(c WindowConfig, prevEnd, now time.Time) (Window, bool) {
 	return Window{Start: start, End: end}, true
 }
 
+// RereadWindow is the window a start plans when NextWindow finds the input
+// caught up: the lookback before prevEnd up to now-lag, so a restart always
+// re-reads the overlap. ok is false when that span is empty or would end
+// before prevEnd.
+func RereadWindow(c WindowConfig, prevEnd, now time.Time) (Window, bool) {
+	limit := now.Add(-c.Lag)
+	start := prevEnd.Add(-c.Lookback)
+	if start.Before(c.Start) {
+		start = c.Start
+	}
+	end := start.Add(c.MaxSpan)
+	if end.After(limit) {
+		end = limit
+	}
+	if !end.After(start) || end.Before(prevEnd) {
+		return Window{}, false
+	}
+	return Window{Start: start, End: end}, true
+}
+
 // ResumePoint is where planning starts: the checkpoint when one exists
 // (NextWindow subtracts the lookback), else the configured start.
 func ResumePoint(c WindowConfig, checkpoint time.Time, has bool) time.Time {
