@@ -88,8 +88,16 @@ func KindOf(err error) Kind {
 type Document struct {
 	// ID is the document's id as reported in metadata source_id.
 	ID string
-	// Modified is the document's modified (or update / create) time; zero if the API has none.
+	// Modified is the document's modified (or update) time, reported in
+	// metadata source_modified; zero if the API has none. The poll engine
+	// never pages on it: see Filter.
 	Modified time.Time
+	// Filter is the value of the field the window's bounds filter on (the
+	// window's filter field: modified for most interfaces, create_time for
+	// unique-code flows, io_date when other in/out bills are queried by
+	// date_type 2); zero when the document lacks it or it does not parse.
+	// The poll engine checks windows and keyset jumps on this field only.
+	Filter time.Time
 	// Raw is the document's JSON exactly as the vendor sent it.
 	Raw json.RawMessage
 }
