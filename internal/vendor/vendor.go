@@ -109,6 +109,11 @@ type Page struct {
 	More bool
 	// Total is the vendor's total count of matching documents, or -1 when it gives none.
 	Total int
+	// Size is the page size in force for this answer: the size the server
+	// reports it applied, else the size requested. Without a Total, a page
+	// shorter than Size is the only sign of the last page (the poll engine
+	// confirms it by asking again); 0 means unknown.
+	Size int
 	// Code is the vendor's answer code of the successful call ("0" for
 	// Jushuitan and WDT, "1" for XBB), for metrics by code.
 	Code string
