@@ -42,9 +42,10 @@ const (
 	genericMaxPage  = 100
 )
 
-// maxAnswer bounds an answer body: 1000 skusn rows are a few hundred
-// kilobytes, so this is far above any real page and only stops a runaway.
-const maxAnswer = 64 << 20
+// DefaultMaxAnswer bounds an answer body: 1000 skusn rows are a few
+// hundred kilobytes, so this is far above any real page and only stops a
+// runaway. Inputs set ClientConfig.MaxAnswerBytes from max_answer_bytes.
+const DefaultMaxAnswer = 64 << 20
 
 // ClientConfig configures a Client. Credential names follow the vendor's.
 type ClientConfig struct {
@@ -71,6 +72,12 @@ type ClientConfig struct {
 	// Observe, when set, is told of every call the client makes, token
 	// renewals and internal retries included.
 	Observe vendor.Observer
+	// FilterField is the document field the window's bounds filter on;
+	// FetchPage sets vendor.Document.Filter from it. "" means
+	// DefaultFilterField of the interface.
+	FilterField string
+	// MaxAnswerBytes bounds one answer body; 0 means DefaultMaxAnswer.
+	MaxAnswerBytes int64
 }
 
 // Client calls the Jushuitan openweb API for one app and one merchant. It
@@ -84,6 +91,8 @@ type Client struct {
 	observe  vendor.Observer
 	hc       *http.Client
 	now      func() time.Time // the timestamp clock; tests replace it
+	filter   string
+	maxBody  int64
 
 	mu      sync.Mutex // guards access, refresh, flight
 	access  string
@@ -106,10 +115,10 @@ type refreshFlight struct {
 // credential is an error naming the field.
 func NewClient(cfg ClientConfig) (*Client, error) {
 	required := []struct{ name, value string }{
-		{"AppKey", cfg.AppKey}, {"AppSecret", cfg.AppSecret}, {"AccessToken", cfg.AccessToken},
+		{"app_key", cfg.AppKey}, {"app_secret", cfg.AppSecret}, {"access_token", cfg.AccessToken},
 	}
 	if !cfg.Provider {
-		required = append(required, struct{ name, value string }{"RefreshToken", cfg.RefreshToken})
+		required = append(required, struct{ name, value string }{"refresh_token", cfg.RefreshToken})
 	}
 	for _, f := range required {
 		if strings.TrimSpace(f.value) == "" {
@@ -121,16 +130,21 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		base = DefaultBaseURL
 	}
 	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%s: BaseURL %q is not an http(s) URL", vendorName, cfg.BaseURL)
+		return nil, fmt.Errorf("%s: base_url %q is not an http(s) URL such as %s", vendorName, cfg.BaseURL, DefaultBaseURL)
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
+	maxBody := cfg.MaxAnswerBytes
+	if maxBody <= 0 {
+		maxBody = DefaultMaxAnswer
+	}
 	return &Client{
 		base: base, appKey: cfg.AppKey, secret: cfg.AppSecret, provider: cfg.Provider,
 		onTokens: cfg.OnTokens, observe: cfg.Observe, hc: hc, now: time.Now,
 		access: cfg.AccessToken, refresh: cfg.RefreshToken,
+		filter: strings.TrimSpace(cfg.FilterField), maxBody: maxBody,
 	}, nil
 }
 
@@ -198,7 +212,11 @@ func (c *Client) FetchPage(ctx context.Context, api string, params map[string]an
 	if err != nil {
 		return vendor.Page{}, err
 	}
-	return parsePage(api, data, pageSize)
+	spec := fieldsFor(api)
+	if c.filter != "" {
+		spec.filter = c.filter
+	}
+	return parsePage(api, spec, data, pageSize)
 }
 
 // call runs one business call and returns the answer's data, recovering
@@ -311,9 +329,13 @@ func (c *Client) postOnce(ctx context.Context, api string, fields map[string]str
 		return answer{}, c.transportError(ctx, api, "request failed", err, redact...)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
 	if err != nil {
 		return answer{}, c.transportError(ctx, api, "reading answer failed", err, redact...)
+	}
+	if int64(len(body)) > c.maxBody {
+		// Downloading it again would give the same: stop and say what to change.
+		return answer{}, permanent(api, "answer is over the %d-byte limit (max_answer_bytes); lower page_size or raise max_answer_bytes", c.maxBody)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return answer{}, c.httpError(api, resp.StatusCode, body, redact...)
@@ -537,20 +559,34 @@ var shanghai = func() *time.Location {
 type docFields struct {
 	id       func(api string, f map[string]json.RawMessage) (string, error)
 	modified []string // first present, non-empty field wins
+	// filter is the field the window's bounds filter on.
+	filter string
+	// pageObject: data is always a page object (datas, has_next, counts),
+	// never null, so a null data or list is a broken answer, not an
+	// empty one.
+	pageObject bool
 }
 
 func fieldsFor(api string) docFields {
 	switch api {
 	case APIOtherInout:
-		return docFields{id: firstID("io_id"), modified: []string{"modified"}}
+		// modified_begin/modified_end filter on modified (date_type 0,
+		// the default); date_type 2 filters on io_date [C] contract 5.2.
+		return docFields{id: firstID("io_id"), modified: []string{"modified"}, filter: "modified", pageObject: true}
 	case APISkusn:
 		// One document per (in/out bill, unique code): io_id alone repeats
 		// across the codes of a bill. create_time is the fallback because
-		// the published answer does not promise modified_time.
-		return docFields{id: skusnID, modified: []string{"modified_time", "create_time"}}
+		// the published answer does not promise modified_time. The window
+		// (create_time_start/create_time_end) filters on create_time [C].
+		return docFields{id: skusnID, modified: []string{"modified_time", "create_time"}, filter: "create_time"}
 	}
-	return docFields{id: firstID("io_id", "o_id", "id"), modified: []string{"modified"}}
+	return docFields{id: firstID("io_id", "o_id", "id"), modified: []string{"modified"}, filter: "modified"}
 }
+
+// DefaultFilterField is the field the window of api filters on when the
+// input names none (window.filter_field): modified for other in/out bills
+// and unknown interfaces, create_time for unique-code flows.
+func DefaultFilterField(api string) string { return fieldsFor(normalizeAPI(api)).filter }
 
 // firstID takes the id from the first of names present.
 func firstID(names ...string) func(string, map[string]json.RawMessage) (string, error) {
@@ -580,16 +616,33 @@ var listKeys = []string{"datas", "list", "items", "rows", "records", "data"}
 // parsePage turns data into a page. data is either a page object (with
 // datas, has_next, page_count, data_count) or a bare array (skusn), for
 // any interface.
-func parsePage(api string, data json.RawMessage, pageSize int) (vendor.Page, error) {
-	out := vendor.Page{Total: -1, Docs: []vendor.Document{}, Code: "0"}
+//
+// What the answer promises is checked against itself, choosing, where
+// the signals disagree, the reading that cannot lose documents: a null
+// data or list where the interface always answers a page object is a
+// transient error (the call is repeated, never taken as an empty
+// window); more pages follow when has_next or page_index < page_count
+// says so; Total is data_count, and Size the page_size the answer reports
+// it applied. The poll engine checks the pages of a read against each
+// other (totals, repeats, short pages).
+func parsePage(api string, spec docFields, data json.RawMessage, pageSize int) (vendor.Page, error) {
+	out := vendor.Page{Total: -1, Size: pageSize, Docs: []vendor.Document{}, Code: "0"}
 	raw := bytes.TrimSpace(data)
 	if len(raw) == 0 || string(raw) == "null" {
+		if spec.pageObject {
+			return vendor.Page{}, inconsistent(api, "code 0 but data is %s: this interface always answers a page object", nullOrMissing(raw))
+		}
+		// A bare-array interface may answer null for "nothing": an empty
+		// page without a count, which the engine confirms by asking again.
 		return out, nil
 	}
 	var items []json.RawMessage
 	var meta map[string]json.RawMessage
 	switch raw[0] {
 	case '[':
+		if spec.pageObject {
+			return vendor.Page{}, permanent(api, "data is an array where a page object (datas, has_next) is documented: %s", vendor.Snippet(raw))
+		}
 		if err := json.Unmarshal(raw, &items); err != nil {
 			return vendor.Page{}, permanent(api, "data array is malformed: %v", err)
 		}
@@ -597,7 +650,7 @@ func parsePage(api string, data json.RawMessage, pageSize int) (vendor.Page, err
 		if err := json.Unmarshal(raw, &meta); err != nil {
 			return vendor.Page{}, permanent(api, "data object is malformed: %v", err)
 		}
-		found := false
+		found, listNull := false, false
 		for _, k := range listKeys {
 			v, ok := meta[k]
 			if !ok {
@@ -608,6 +661,8 @@ func parsePage(api string, data json.RawMessage, pageSize int) (vendor.Page, err
 				if err := json.Unmarshal(t, &items); err != nil {
 					return vendor.Page{}, permanent(api, "data.%s is not an array: %s", k, vendor.Snippet(t))
 				}
+			} else {
+				listNull = true
 			}
 			break
 		}
@@ -615,11 +670,19 @@ func parsePage(api string, data json.RawMessage, pageSize int) (vendor.Page, err
 			return vendor.Page{}, permanent(api, "data carries no document list (looked for %s): %s",
 				strings.Join(listKeys, ", "), vendor.Snippet(raw))
 		}
+		if n, ok := intField(meta, "data_count"); ok {
+			out.Total = int(n)
+		}
+		if (!found || listNull) && out.Total > 0 {
+			return vendor.Page{}, inconsistent(api, "code 0 with data_count %d but no datas list", out.Total)
+		}
+		if ps, ok := intField(meta, "page_size"); ok && ps > 0 {
+			out.Size = int(ps)
+		}
 	default:
 		return vendor.Page{}, permanent(api, "data is neither an object nor an array: %s", vendor.Snippet(raw))
 	}
 
-	spec := fieldsFor(api)
 	for _, item := range items {
 		var f map[string]json.RawMessage
 		if err := json.Unmarshal(item, &f); err != nil {
@@ -629,28 +692,42 @@ func parsePage(api string, data json.RawMessage, pageSize int) (vendor.Page, err
 		if err != nil {
 			return vendor.Page{}, err
 		}
-		out.Docs = append(out.Docs, vendor.Document{ID: id, Modified: docTime(f, spec.modified), Raw: item})
+		out.Docs = append(out.Docs, vendor.Document{ID: id, Modified: docTime(f, spec.modified), Filter: docTime(f, []string{spec.filter}), Raw: item})
 	}
 
 	out.More = len(items) == pageSize
 	if meta != nil {
-		if n, ok := intField(meta, "data_count"); ok {
-			out.Total = int(n)
-		}
-		// The vendor's own flags win over the page-length guess; an empty
-		// page ends the list whatever the flags say, so a miscounted
-		// page_count cannot loop the engine.
-		if b, ok := boolField(meta, "has_next"); ok {
-			out.More = b
-		} else if pc, ok := intField(meta, "page_count"); ok {
-			pi, ok := intField(meta, "page_index")
-			out.More = ok && pi < pc
+		// The vendor's own flags win over the page-length guess; where
+		// has_next and page_count disagree, more pages are assumed (an
+		// empty page costs a call, a skipped one loses documents). An
+		// empty page ends the list whatever the flags say, so a miscounted
+		// page_count cannot loop the engine: the engine's count check
+		// catches an early end.
+		hasNext, okNext := boolField(meta, "has_next")
+		pc, okPC := intField(meta, "page_count")
+		pi, okPI := intField(meta, "page_index")
+		switch {
+		case okNext && okPC && okPI:
+			out.More = hasNext || pi < pc
+		case okNext:
+			out.More = hasNext
+		case okPC && okPI:
+			out.More = pi < pc
+		case out.Total >= 0 && okPI:
+			out.More = pi*int64(out.Size) < int64(out.Total)
 		}
 		if len(items) == 0 {
 			out.More = false
 		}
 	}
 	return out, nil
+}
+
+func nullOrMissing(raw []byte) string {
+	if len(raw) == 0 {
+		return "missing"
+	}
+	return "null"
 }
 
 func hasAny(m map[string]json.RawMessage, keys ...string) bool {

@@ -245,12 +245,12 @@ func TestNewClient(t *testing.T) {
 		wantErr string
 	}{
 		{"complete", func(*ClientConfig) {}, ""},
-		{"no AppKey", func(c *ClientConfig) { c.AppKey = "" }, "AppKey"},
-		{"no AppSecret", func(c *ClientConfig) { c.AppSecret = "" }, "AppSecret"},
-		{"no AccessToken", func(c *ClientConfig) { c.AccessToken = " " }, "AccessToken"},
-		{"no RefreshToken", func(c *ClientConfig) { c.RefreshToken = "" }, "RefreshToken"},
+		{"no AppKey", func(c *ClientConfig) { c.AppKey = "" }, "credential app_key"},
+		{"no AppSecret", func(c *ClientConfig) { c.AppSecret = "" }, "credential app_secret"},
+		{"no AccessToken", func(c *ClientConfig) { c.AccessToken = " " }, "credential access_token"},
+		{"no RefreshToken", func(c *ClientConfig) { c.RefreshToken = "" }, "credential refresh_token"},
 		{"provider needs no RefreshToken", func(c *ClientConfig) { c.RefreshToken, c.Provider = "", true }, ""},
-		{"bad BaseURL", func(c *ClientConfig) { c.BaseURL = "openapi.jushuitan.com" }, "BaseURL"},
+		{"bad BaseURL", func(c *ClientConfig) { c.BaseURL = "openapi.jushuitan.com" }, "base_url"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -877,5 +877,110 @@ func TestBuildBiz(t *testing.T) {
 	want := `{"modified_begin":"2024-06-01 08:00:00","nested":{"y":1},"note":"<a&b>","page_index":3,"page_size":50}`
 	if got != want {
 		t.Errorf("biz\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestPagePromises: a code-0 answer that contradicts what the interface
+// promises is a transient error (asked again), never an empty page that
+// would end the window early; where has_next and the counts disagree, the
+// reading that cannot lose documents wins.
+func TestPagePromises(t *testing.T) {
+	tests := []struct {
+		name    string
+		api     string
+		data    string
+		wantErr string // "" for success
+		more    bool
+		total   int
+		size    int
+	}{
+		{name: "other/inout data null", api: APIOtherInout, data: `null`, wantErr: "data is null: this interface always answers a page object"},
+		{name: "other/inout data missing", api: APIOtherInout, data: ``, wantErr: "data is missing"},
+		{name: "other/inout datas null but counted", api: APIOtherInout, data: `{"page_index":2,"page_size":50,"data_count":120,"page_count":3,"has_next":true,"datas":null}`, wantErr: "data_count 120 but no datas list"},
+		{name: "other/inout datas missing but counted", api: APIOtherInout, data: `{"page_index":1,"data_count":3}`, wantErr: "data_count 3"},
+		{name: "other/inout empty window", api: APIOtherInout, data: `{"page_index":1,"page_size":50,"data_count":0,"page_count":0,"has_next":false,"datas":null}`, total: 0, size: 50},
+		{name: "has_next false contradicts page_count", api: APIOtherInout, data: `{"page_index":1,"page_size":50,"data_count":120,"page_count":3,"has_next":false,"datas":[{"io_id":1}]}`, more: true, total: 120, size: 50},
+		{name: "server page_size is the size", api: APIOtherInout, data: `{"page_index":1,"page_size":30,"data_count":31,"page_count":2,"has_next":true,"datas":[{"io_id":1}]}`, more: true, total: 31, size: 30},
+		{name: "skusn null is an empty page without a count", api: APISkusn, data: `null`, total: -1, size: 50},
+		{name: "page object where skusn is documented is still read", api: APISkusn, data: `{"datas":[{"io_id":1,"sku_sn":"A"}],"data_count":1}`, total: 1, size: 50},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := `{"code":0,"msg":"执行成功"` + map[bool]string{true: `,"data":` + tt.data, false: ``}[tt.data != ""] + `}`
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(body)) }))
+			t.Cleanup(srv.Close)
+			c, err := NewClient(ClientConfig{BaseURL: srv.URL, AppKey: "k", AppSecret: "s", AccessToken: "a", RefreshToken: "r"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := c.FetchPage(context.Background(), tt.api, nil, 0, 50)
+			if tt.wantErr != "" {
+				ve := vendorErr(t, err)
+				if ve.Kind != vendor.Transient || !strings.Contains(ve.Msg, tt.wantErr) || !strings.Contains(ve.Error(), tt.api) {
+					t.Fatalf("error %v, want a transient one naming %s and saying %q", err, tt.api, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.More != tt.more || p.Total != tt.total || p.Size != tt.size {
+				t.Fatalf("more %v total %d size %d, want %v %d %d", p.More, p.Total, p.Size, tt.more, tt.total, tt.size)
+			}
+		})
+	}
+}
+
+// TestFilterField: Document.Filter is the window's filter field, never the
+// modified time (unique-code flows window on create_time while their
+// modified_time may be hours later).
+func TestFilterField(t *testing.T) {
+	data := `[{"io_id":1,"sku_sn":"A","create_time":"2024-06-01 10:00:00","modified_time":"2024-06-01 13:00:00","io_date":"2024-06-02 08:00:00"}]`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"code":0,"msg":"执行成功","data":` + data + `}`))
+	}))
+	t.Cleanup(srv.Close)
+	at := func(s string) time.Time { v, _ := time.ParseInLocation(vendorTimeLayout, s, shanghai); return v }
+	for _, tt := range []struct {
+		api, field string
+		want       time.Time
+	}{
+		{APISkusn, "", at("2024-06-01 10:00:00")},
+		{APISkusn, "io_date", at("2024-06-02 08:00:00")},
+		{APISkusn, "absent_field", time.Time{}},
+	} {
+		c, err := NewClient(ClientConfig{BaseURL: srv.URL, AppKey: "k", AppSecret: "s", AccessToken: "a", RefreshToken: "r", FilterField: tt.field})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := c.FetchPage(context.Background(), tt.api, nil, 0, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := p.Docs[0]
+		if !d.Filter.Equal(tt.want) || !d.Modified.Equal(at("2024-06-01 13:00:00")) {
+			t.Errorf("filter field %q: Filter %v Modified %v, want Filter %v and Modified the modified_time", tt.field, d.Filter, d.Modified, tt.want)
+		}
+	}
+	if DefaultFilterField(APISkusn) != "create_time" || DefaultFilterField(APIOtherInout) != "modified" || DefaultFilterField("open/other/inout/query") != "modified" {
+		t.Error("default filter fields")
+	}
+}
+
+// TestAnswerOverTheLimit: an answer over max_answer_bytes stops the input
+// with an error naming the limit and the field, instead of downloading it
+// again forever.
+func TestAnswerOverTheLimit(t *testing.T) {
+	big := `{"code":0,"msg":"执行成功","data":[{"io_id":1,"sku_sn":"` + strings.Repeat("x", 4096) + `"}]}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(big)) }))
+	t.Cleanup(srv.Close)
+	c, err := NewClient(ClientConfig{BaseURL: srv.URL, AppKey: "k", AppSecret: "s", AccessToken: "a", RefreshToken: "r", MaxAnswerBytes: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.FetchPage(context.Background(), APISkusn, nil, 0, 50)
+	ve := vendorErr(t, err)
+	if ve.Kind != vendor.Permanent || !strings.Contains(ve.Msg, "over the 1024-byte limit (max_answer_bytes)") {
+		t.Fatalf("error %v, want a permanent one naming the limit and max_answer_bytes", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
@@ -140,15 +141,25 @@ func newJushuitanInputFromParsed(conf *service.ParsedConfig, mgr *service.Resour
 		}
 		log.Infof("jushuitan: access token renewed, valid for %s", expiresIn)
 	}
-	client, err := NewClient(cfg)
-	if err != nil {
-		return nil, err
-	}
 	api, err := conf.FieldString(poll.FieldAPI)
 	if err != nil {
 		return nil, err
 	}
 	opts, err := poll.ParseOptions(conf, vendorName, limitsFor(api))
+	if err != nil {
+		return nil, err
+	}
+	if opts.FilterField == "" {
+		opts.FilterField = DefaultFilterField(api)
+	}
+	cfg.FilterField = opts.FilterField
+	cfg.MaxAnswerBytes = int64(opts.MaxAnswerBytes)
+	if opts.Timeout > 0 {
+		// The engine's per-request timeout is the only one, so a timeout
+		// error names the field that set it.
+		cfg.HTTPClient = &http.Client{}
+	}
+	client, err := NewClient(cfg)
 	if err != nil {
 		return nil, err
 	}

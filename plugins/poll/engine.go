@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,8 +48,15 @@ type Options struct {
 	MaxRetries       int
 	BackoffInitial   time.Duration
 	BackoffMax       time.Duration
-	// MaxPages guards against a vendor that never says "no more pages".
+	// MaxPages guards against a vendor that never says "no more pages":
+	// most requests for one window, re-reads included.
 	MaxPages int
+	// FilterField names the document field the window's bounds filter on
+	// (window.filter_field), for messages; the fetcher fills
+	// vendor.Document.Filter from it.
+	FilterField string
+	// MaxAnswerBytes is max_answer_bytes, for the input to give its client.
+	MaxAnswerBytes int
 	// Now overrides the clock (tests).
 	Now func() time.Time
 }
@@ -73,28 +81,34 @@ type Engine struct {
 	// read-side state, touched only by ReadBatch (Benthos calls it from one goroutine)
 	prevEnd time.Time
 	cur     *cursor
-	// seen holds, per document emitted whose modified time is inside the
-	// current window or its overlap, that time and a hash of its content: a
-	// document read again unchanged (keyset boundaries, lookback) is not
-	// re-emitted, while two versions sharing one modified second both are.
+	// seen holds, per document emitted whose filter value is inside the
+	// current window or its overlap, that value and a hash of its content:
+	// a document read again unchanged (keyset boundaries, re-read passes,
+	// lookback) is not re-emitted, while a changed one is.
 	seen     map[string]seenDoc
 	fullDone bool
 	planned  bool // a window was planned since Connect
+	// noKeyset: an answer showed the vendor does not sort by the window's
+	// filter field; windows are read by page numbers only.
+	noKeyset bool
 	fatal    error
 }
 
 type seenDoc struct {
-	modified time.Time
-	hash     uint64
+	at   time.Time // the filter value, or the end of the window it was read in
+	hash uint64
 }
 
+// cursor is the window (or full read) being read: the spans of it still
+// to read, the first of them being read now.
 type cursor struct {
-	win    Window // zero for full reads
-	full   bool
-	qStart time.Time // the window start as narrowed by keyset paging
-	page   int
-	pages  int // requests made for this window
-	state  *winState
+	win   Window // zero for full reads
+	full  bool
+	spans []*span
+	pages int // requests made for this window
+	state *winState
+	// fullSeen de-duplicates the re-read passes of one full read.
+	fullSeen map[string]uint64
 }
 
 // New builds an engine.
@@ -160,16 +174,17 @@ func (e *Engine) ReadBatch(ctx context.Context) (service.MessageBatch, service.A
 			}
 		}
 		c := e.cur
-		params, err := e.params(c)
+		sp := c.spans[0]
+		params, err := e.params(c, sp)
 		if err != nil {
 			e.stop(fmt.Errorf("%s %s: params mapping: %w", e.o.Vendor, e.o.API, err))
 			return nil, nil, service.ErrEndOfInput
 		}
 		if c.pages >= e.o.MaxPages {
-			e.stop(fmt.Errorf("%s %s: more than %d pages in one window: the vendor never reported the last page; narrow window.max_span", e.o.Vendor, e.o.API, e.o.MaxPages))
+			e.stop(fmt.Errorf("%s %s: more than %d requests for one window without a consistent read: the vendor never reported the last page or kept changing its answers; narrow window.max_span or raise max_pages", e.o.Vendor, e.o.API, e.o.MaxPages))
 			return nil, nil, service.ErrEndOfInput
 		}
-		page, err := e.fetch(ctx, params, c.page)
+		page, err := e.fetch(ctx, params, sp.page)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, nil, ctx.Err()
@@ -183,16 +198,37 @@ func (e *Engine) ReadBatch(ctx context.Context) (service.MessageBatch, service.A
 		}
 		c.pages++
 		batch := e.messages(c, page)
-		e.advance(c, page)
+		out, why := e.onPage(c, sp, page)
+		var stepErr error
+		switch out {
+		case stepDone:
+			c.spans = c.spans[1:]
+		case stepSplit:
+			a, b := split(sp)
+			c.spans = append([]*span{a, b}, c.spans[1:]...)
+			e.log.Debugf("%s %s: %s read inconsistently twice (%s); reading it in two halves", e.o.Vendor, e.o.API, sp, why)
+		case stepError:
+			stepErr = &vendor.Error{Vendor: e.o.Vendor, Interface: e.o.API, Kind: vendor.Transient,
+				Msg: fmt.Sprintf("no consistent answer for %s after %d reads: %s; the checkpoint stays where it is and the read starts over", sp, passesBeforeError, why)}
+		}
+		if len(c.spans) == 0 {
+			e.cur = nil
+		}
 		if len(batch) == 0 {
 			if e.cur == nil {
 				e.windowRead(ctx, c)
+			}
+			if stepErr != nil {
+				return nil, nil, stepErr
 			}
 			continue
 		}
 		e.trk.emitted(c.state)
 		if e.cur == nil {
 			e.windowRead(ctx, c)
+		}
+		if stepErr != nil {
+			e.log.Warnf("%v", stepErr)
 		}
 		st := c.state
 		return batch, func(ctx context.Context, err error) error {
@@ -230,7 +266,7 @@ func (e *Engine) nextCursor(ctx context.Context) (bool, error) {
 				}
 			}
 			e.fullDone = true
-			e.cur = &cursor{full: true, state: e.trk.add(e.now())}
+			e.cur = &cursor{full: true, spans: []*span{{}}, state: e.trk.add(e.now()), fullSeen: map[string]uint64{}}
 			return true, nil
 		}
 		w, ok := NextWindow(*e.o.Window, e.prevEnd, e.now())
@@ -242,9 +278,13 @@ func (e *Engine) nextCursor(ctx context.Context) (bool, error) {
 		if ok {
 			e.planned = true
 			e.prevEnd = w.End
-			e.cur = &cursor{win: w, qStart: w.Start, state: e.trk.add(w.End)}
+			sp := &span{lo: w.Start, hi: w.End}
+			if !e.noKeyset {
+				sp.keyset, sp.q = true, w.Start
+			}
+			e.cur = &cursor{win: w, spans: []*span{sp}, state: e.trk.add(w.End)}
 			for id, m := range e.seen {
-				if m.modified.Before(w.Start) {
+				if m.at.Before(w.Start) {
 					delete(e.seen, id)
 				}
 			}
@@ -263,42 +303,16 @@ func (e *Engine) nextCursor(ctx context.Context) (bool, error) {
 	}
 }
 
-// advance moves the cursor past page; it clears e.cur when the window is read.
-func (e *Engine) advance(c *cursor, page vendor.Page) {
-	if !page.More || len(page.Docs) == 0 {
-		e.cur = nil
-		return
-	}
-	if !c.full {
-		newest := time.Time{}
-		for _, d := range page.Docs {
-			if d.Modified.IsZero() {
-				newest = time.Time{}
-				break
-			}
-			if d.Modified.After(newest) {
-				newest = d.Modified
-			}
-		}
-		if !newest.IsZero() && newest.After(c.qStart) && !newest.After(c.win.End) {
-			c.qStart = newest
-			c.page = 0
-			return
-		}
-	}
-	c.page++
-}
-
-func (e *Engine) params(c *cursor) (map[string]any, error) {
+func (e *Engine) params(c *cursor, sp *span) (map[string]any, error) {
 	if e.o.Params == nil {
 		return map[string]any{}, nil
 	}
 	msg := service.NewMessage(nil)
 	if !c.full {
-		msg.MetaSetMut("window_start", c.qStart.In(shanghai))
-		msg.MetaSetMut("window_end", c.win.End.In(shanghai))
+		msg.MetaSetMut("window_start", sp.queryStart().In(shanghai))
+		msg.MetaSetMut("window_end", sp.hi.In(shanghai))
 	}
-	msg.MetaSetMut("page", c.page)
+	msg.MetaSetMut("page", sp.page)
 	res, err := msg.BloblangQuery(e.o.Params)
 	if err != nil {
 		return nil, err
@@ -321,14 +335,23 @@ func (e *Engine) messages(c *cursor, page vendor.Page) service.MessageBatch {
 	batch := make(service.MessageBatch, 0, len(page.Docs))
 	defer func() { e.met.documents.Incr(int64(len(batch)), e.o.Vendor, e.o.API) }()
 	for _, d := range page.Docs {
-		if !c.full && !d.Modified.IsZero() {
-			h := fnv.New64a()
-			_, _ = h.Write(d.Raw)
-			cur := seenDoc{modified: d.Modified, hash: h.Sum64()}
-			if prev, ok := e.seen[d.ID]; ok && prev == cur {
+		h := fnv.New64a()
+		_, _ = h.Write(d.Raw)
+		hash := h.Sum64()
+		if c.full {
+			if prev, ok := c.fullSeen[d.ID]; ok && prev == hash {
 				continue
 			}
-			e.seen[d.ID] = cur
+			c.fullSeen[d.ID] = hash
+		} else {
+			at := d.Filter
+			if at.IsZero() {
+				at = c.win.End
+			}
+			if prev, ok := e.seen[d.ID]; ok && prev.hash == hash {
+				continue
+			}
+			e.seen[d.ID] = seenDoc{at: at, hash: hash}
 		}
 		m := service.NewMessage(d.Raw)
 		m.MetaSetMut("source_vendor", e.o.Vendor)
@@ -361,6 +384,7 @@ func (e *Engine) fetch(ctx context.Context, params map[string]any, page int) (ve
 			rctx, cancel = context.WithTimeout(ctx, e.o.Timeout)
 		}
 		p, err := e.f.FetchPage(rctx, e.o.API, params, page, e.o.PageSize)
+		timedOut := rctx.Err() != nil
 		cancel()
 		if !e.selfReported && ctx.Err() == nil {
 			code := p.Code
@@ -376,9 +400,16 @@ func (e *Engine) fetch(ctx context.Context, params map[string]any, page int) (ve
 			return vendor.Page{}, ctx.Err()
 		}
 		var ve *vendor.Error
-		if !errors.As(err, &ve) {
-			// A timeout of our own request context, or a client bug: treat as transient.
-			ve = &vendor.Error{Vendor: e.o.Vendor, Interface: e.o.API, Msg: err.Error(), Kind: vendor.Transient, Err: err}
+		if (timedOut || vendor.TransportCode(err) == "timeout") && e.o.Timeout > 0 {
+			// Say which limit expired, in the user's words: the client's
+			// own text ("context deadline exceeded") names neither.
+			ve = &vendor.Error{Vendor: e.o.Vendor, Interface: e.o.API, Kind: vendor.Transient, Err: context.DeadlineExceeded,
+				Msg: fmt.Sprintf("no answer within %s (the input's timeout)", e.o.Timeout)}
+		} else if !errors.As(err, &ve) {
+			// A client bug: treat as transient, without repeating the
+			// vendor and interface the client may already have named.
+			msg := strings.TrimPrefix(err.Error(), e.o.Vendor+": "+e.o.API+": ")
+			ve = &vendor.Error{Vendor: e.o.Vendor, Interface: e.o.API, Msg: msg, Kind: vendor.Transient, Err: err}
 		}
 		wait := backoff
 		switch ve.Kind {

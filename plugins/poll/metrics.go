@@ -15,6 +15,11 @@ const (
 	MetricCheckpointLag      = "erpsync_checkpoint_lag_seconds"  // vendor, interface
 	MetricRateLimitWaits     = "erpsync_rate_limit_waits_total"  // vendor, interface
 	MetricCredentialRenewals = opsmetrics.CredentialRenewals     // vendor
+	// MetricRereads counts parts of windows read again because an answer
+	// could not be trusted: reason inconsistent_pass (totals moved,
+	// documents repeated, pages not adding up) or keyset_unverified (a
+	// keyset jump the next total did not confirm).
+	MetricRereads = "erpsync_window_rereads_total" // vendor, interface, reason
 )
 
 type metrics struct {
@@ -24,6 +29,7 @@ type metrics struct {
 	windows     *service.MetricCounter
 	lag         *service.MetricGauge
 	waits       *service.MetricCounter
+	rereads     *service.MetricCounter
 }
 
 func newMetrics(mgr *service.Resources, vendorName, api string) *metrics {
@@ -35,5 +41,6 @@ func newMetrics(mgr *service.Resources, vendorName, api string) *metrics {
 		windows:   m.NewCounter(MetricWindowsCompleted, "vendor", "interface"),
 		lag:       m.NewGauge(MetricCheckpointLag, "vendor", "interface"),
 		waits:     m.NewCounter(MetricRateLimitWaits, "vendor", "interface"),
+		rereads:   m.NewCounter(MetricRereads, "vendor", "interface", "reason"),
 	}
 }

@@ -36,7 +36,12 @@ const (
 	FieldBackoffInitial   = "initial_interval"
 	FieldBackoffMax       = "max_interval"
 	FieldMaxPages         = "max_pages"
+	FieldWindowFilter     = "filter_field"
+	FieldMaxAnswerBytes   = "max_answer_bytes"
 )
+
+// DefaultMaxAnswerBytes bounds one vendor answer (max_answer_bytes).
+const DefaultMaxAnswerBytes = 64 << 20
 
 // VendorLimits describe what a vendor allows, for defaults and lint.
 type VendorLimits struct {
@@ -86,7 +91,10 @@ func Fields(apiDoc, paramsDoc string, lim VendorLimits) []*service.ConfigField {
 			service.NewDurationField(FieldWindowLag).
 				Description("How far behind now a window closes, so rows still being written are read in the next window. Default: 1m.").
 				Optional(),
-		).Description("Incremental reads by modified time. Omit it for full reads (master data such as shops): the whole list is read each poll.").Optional(),
+			service.NewStringField(FieldWindowFilter).
+				Description("The document field the window's bounds filter on — the field the `params` mapping puts `window_start`/`window_end` into a condition on (e.g. `create_time` for unique-code flows, `io_date` when other in/out bills are queried with `date_type: 2`). The input checks every answer against it and pages on it, never on another time field. Empty: the interface's documented filter field.").
+				Optional(),
+		).Description("Incremental reads by a time field (usually the modified time). Omit it for full reads (master data such as shops): the whole list is read each poll.").Optional(),
 		service.NewIntField(FieldPageSize).Description(pageDoc).Default(0),
 		service.NewDurationField(FieldPollInterval).Description("Wait between polls once caught up.").Default("1m"),
 		service.NewBoolField(FieldStopWhenCaughtUp).
@@ -105,7 +113,8 @@ func Fields(apiDoc, paramsDoc string, lim VendorLimits) []*service.ConfigField {
 			service.NewDurationField(FieldBackoffInitial).Description("First wait before a retry.").Default("1s"),
 			service.NewDurationField(FieldBackoffMax).Description("Longest wait between retries.").Default("30s"),
 		).Description("Exponential backoff between retries.").Advanced(),
-		service.NewIntField(FieldMaxPages).Description("Guard against a vendor that never reports the last page: most requests for one window.").Default(10000).Advanced(),
+		service.NewIntField(FieldMaxPages).Description("Guard against a vendor that never reports the last page: most requests for one window, re-reads included.").Default(10000).Advanced(),
+		service.NewIntField(FieldMaxAnswerBytes).Description("Largest answer body accepted, in bytes; a larger answer stops the input with an error naming this field (lower `page_size` or raise this).").Default(DefaultMaxAnswerBytes).Advanced(),
 	}
 }
 
@@ -157,6 +166,12 @@ func ParseOptions(conf *service.ParsedConfig, vendorName string, lim VendorLimit
 			return o, fmt.Errorf("%s %s: %w", vendorName, o.API, err)
 		}
 		o.Window = w
+		if conf.Contains(FieldWindow, FieldWindowFilter) {
+			if o.FilterField, err = conf.FieldString(FieldWindow, FieldWindowFilter); err != nil {
+				return o, err
+			}
+			o.FilterField = strings.TrimSpace(o.FilterField)
+		}
 	}
 	if o.PageSize, err = conf.FieldInt(FieldPageSize); err != nil {
 		return o, err
@@ -196,6 +211,12 @@ func ParseOptions(conf *service.ParsedConfig, vendorName string, lim VendorLimit
 	}
 	if o.MaxPages, err = conf.FieldInt(FieldMaxPages); err != nil {
 		return o, err
+	}
+	if o.MaxAnswerBytes, err = conf.FieldInt(FieldMaxAnswerBytes); err != nil {
+		return o, err
+	}
+	if o.MaxAnswerBytes <= 0 {
+		return o, fmt.Errorf("%s %s: max_answer_bytes %d must be positive", vendorName, o.API, o.MaxAnswerBytes)
 	}
 	return o, nil
 }

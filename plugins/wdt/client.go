@@ -51,8 +51,8 @@ const (
 
 	// vendorTimeLayout is WDT's "yyyy-MM-dd HH:mm:ss" (China time).
 	vendorTimeLayout = "2006-01-02 15:04:05"
-	// maxAnswer bounds an answer body; 100 rows are far below it.
-	maxAnswer = 64 << 20
+	// DefaultMaxAnswer bounds an answer body; 100 rows are far below it.
+	DefaultMaxAnswer = 64 << 20
 )
 
 // shanghai is the zone of every WDT wall-clock time (UTC+8, no DST); a fixed
@@ -91,7 +91,17 @@ type ClientConfig struct {
 	// HTTPClient is the client used for calls; nil: a client with a 30 s
 	// timeout.
 	HTTPClient *http.Client
+	// FilterField is the document field the window's bounds filter on;
+	// FetchPage sets vendor.Document.Filter from it. "": modified.
+	FilterField string
+	// MaxAnswerBytes bounds one answer body; 0 means DefaultMaxAnswer.
+	MaxAnswerBytes int64
 }
+
+// DefaultFilterField is the field WDT's start_time/end_time windows filter
+// on: the last modified time (增量获取：按照最后修改时间) [C] open.wangdian.cn
+// trade_query.php and the other incremental interfaces.
+const DefaultFilterField = "modified"
 
 // Client calls WDT on one protocol. It is safe for concurrent use.
 type Client struct {
@@ -113,19 +123,19 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	switch protocol {
 	case ProtocolOpenapi2:
 		required = []struct{ name, value string }{
-			{"SID", cfg.SID}, {"AppKey", cfg.AppKey}, {"AppSecret", cfg.AppSecret},
+			{"sid", cfg.SID}, {"appkey", cfg.AppKey}, {"appsecret", cfg.AppSecret},
 		}
 	case ProtocolQimen:
 		required = []struct{ name, value string }{
-			{"QimenAppKey", cfg.QimenAppKey}, {"QimenAppSecret", cfg.QimenAppSecret},
-			{"TargetAppKey", cfg.TargetAppKey}, {"SID", cfg.SID},
+			{"app_key", cfg.QimenAppKey}, {"app_secret", cfg.QimenAppSecret},
+			{"target_app_key", cfg.TargetAppKey}, {"sid", cfg.SID},
 		}
 	default:
-		return nil, fmt.Errorf("wdt: unknown Protocol %q: use %q or %q", cfg.Protocol, ProtocolOpenapi2, ProtocolQimen)
+		return nil, fmt.Errorf("wdt: unknown protocol %q: use %q or %q", cfg.Protocol, ProtocolOpenapi2, ProtocolQimen)
 	}
 	for _, f := range required {
 		if strings.TrimSpace(f.value) == "" {
-			return nil, fmt.Errorf("wdt: ClientConfig.%s is required for protocol %s", f.name, protocol)
+			return nil, fmt.Errorf("wdt: %s is required for protocol %s", f.name, protocol)
 		}
 	}
 	endpoint, err := endpointFor(protocol, cfg.BaseURL)
@@ -149,7 +159,7 @@ func endpointFor(protocol, base string) (string, error) {
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("wdt: BaseURL %q is not an http(s) URL", base)
+		return "", fmt.Errorf("wdt: base_url %q is not an http(s) URL such as https://api.wangdian.cn", base)
 	}
 	if protocol == ProtocolQimen {
 		if strings.HasSuffix(u.Path, qimenPath) || strings.HasSuffix(u.Path, qimenTestPath) {
@@ -162,6 +172,20 @@ func endpointFor(protocol, base string) (string, error) {
 
 // Protocol reports the protocol in use ("openapi2" or "qimen").
 func (c *Client) Protocol() string { return c.protocol }
+
+func (c *Client) maxAnswer() int64 {
+	if c.cfg.MaxAnswerBytes > 0 {
+		return c.cfg.MaxAnswerBytes
+	}
+	return DefaultMaxAnswer
+}
+
+func (c *Client) filterField() string {
+	if f := strings.TrimSpace(c.cfg.FilterField); f != "" {
+		return f
+	}
+	return DefaultFilterField
+}
 
 // DefaultPageSize is the page_size sent when the engine asks for 0: WDT's
 // maximum, 100, for every list interface (fewer calls than the vendor's 30).
@@ -386,7 +410,7 @@ func (cl *call) post(ctx context.Context, target string, fields map[string]strin
 		return nil, e
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, cl.c.maxAnswer()+1))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -403,8 +427,9 @@ func (cl *call) post(ctx context.Context, target string, fields map[string]strin
 		}
 		return nil, e
 	}
-	if len(body) > maxAnswer {
-		return nil, cl.fail(vendor.Transient, "", fmt.Sprintf("answer larger than %d bytes", maxAnswer))
+	if int64(len(body)) > cl.c.maxAnswer() {
+		// Downloading it again would give the same: stop and say what to change.
+		return nil, cl.fail(vendor.Permanent, "", fmt.Sprintf("answer is over the %d-byte limit (max_answer_bytes); lower page_size or raise max_answer_bytes", cl.c.maxAnswer()))
 	}
 	return body, nil
 }
@@ -585,22 +610,26 @@ func (cl *call) page(obj object, pageNo, pageSize int) (vendor.Page, error) {
 		}
 		if spec.list == "" {
 			if total > 0 {
-				return vendor.Page{}, cl.fail(vendor.Permanent, "", fmt.Sprintf("answer reports total_count %d but has no list field", total))
+				return vendor.Page{}, cl.fail(vendor.Transient, "", fmt.Sprintf("inconsistent answer: total_count %d but no list field (an interface the client does not know the list of must answer one array)", total))
 			}
-			return vendor.Page{Total: total, Code: "0"}, nil
+			return vendor.Page{Total: total, Size: pageSize, Code: "0"}, nil
 		}
 	}
 	if spec.id == "" {
 		spec.id = idField(spec.list)
 	}
 
-	// A missing or null list is an empty page (WDT leaves it out when
-	// nothing matches).
+	// A missing or null list is an empty page when nothing is left to
+	// show (WDT leaves it out when nothing matches [I]); while total_count
+	// still promises rows on this page it is a broken answer, repeated
+	// rather than taken for the end of the list.
 	var items []json.RawMessage
-	if len(bytes.TrimSpace(raw)) > 0 {
+	if t := bytes.TrimSpace(raw); len(t) > 0 && string(t) != "null" {
 		if err := json.Unmarshal(raw, &items); err != nil {
 			return vendor.Page{}, cl.fail(vendor.Permanent, "", fmt.Sprintf("%s is not a list: %v", spec.list, err))
 		}
+	} else if total > pageNo*pageSize {
+		return vendor.Page{}, cl.fail(vendor.Transient, "", fmt.Sprintf("inconsistent answer: code 0 with total_count %d but no %s list for page_no %d", total, spec.list, pageNo))
 	}
 	docs := make([]vendor.Document, 0, len(items))
 	for i, item := range items {
@@ -612,7 +641,7 @@ func (cl *call) page(obj object, pageNo, pageSize int) (vendor.Page, error) {
 		if !ok || id == "" {
 			return vendor.Page{}, cl.fail(vendor.Permanent, "", fmt.Sprintf("%s[%d] has no %s to use as document id", spec.list, i, spec.id))
 		}
-		docs = append(docs, vendor.Document{ID: id, Modified: parseModified(row["modified"]), Raw: item})
+		docs = append(docs, vendor.Document{ID: id, Modified: parseModified(row["modified"]), Filter: parseModified(row[cl.c.filterField()]), Raw: item})
 	}
 
 	// WDT pages from 0: page_no p covers rows p*size .. (p+1)*size-1. An
@@ -626,7 +655,7 @@ func (cl *call) page(obj object, pageNo, pageSize int) (vendor.Page, error) {
 			more = len(docs) >= pageSize
 		}
 	}
-	return vendor.Page{Docs: docs, More: more, Total: total, Code: "0"}, nil
+	return vendor.Page{Docs: docs, More: more, Total: total, Size: pageSize, Code: "0"}, nil
 }
 
 // parseModified reads WDT's "yyyy-MM-dd HH:mm:ss" China time. Empty,

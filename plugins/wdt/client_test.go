@@ -585,6 +585,7 @@ func TestOtherInterfaces(t *testing.T) {
 		more      bool
 		total     int
 		errSubstr string
+		transient bool // the error is transient (else permanent)
 	}{
 		{name: "trade_query by its known list", protocol: ProtocolOpenapi2, api: "trade_query.php",
 			body: `{"code":0,"message":"","total_count":5,"trades":[{"shop_id":9,"trade_id":101,"modified":"2025-01-02 03:04:05"},{"trade_id":"102"}]}`,
@@ -609,7 +610,13 @@ func TestOtherInterfaces(t *testing.T) {
 			body: `{"code":0,"total_count":1,"stocks":[{"spec_no":"A1","warehouse_id":3}]}`,
 			page: 0, size: 100, errSubstr: "has no stock_id"},
 		{name: "no list at all", protocol: ProtocolOpenapi2, api: "x_query.php",
-			body: `{"code":0,"total_count":4}`, page: 0, size: 100, errSubstr: "no list field"},
+			body: `{"code":0,"total_count":4}`, page: 0, size: 100, errSubstr: "no list field", transient: true},
+		{name: "known list missing while total_count promises rows", protocol: ProtocolOpenapi2, api: "shop.php",
+			body: `{"code":0,"total_count":150}`, page: 1, size: 100, errSubstr: "no shoplist list for page_no 1", transient: true},
+		{name: "known list null while total_count promises rows", protocol: ProtocolQimen, api: "wdt.shop.query",
+			body: `{"response":{"errorcode":0,"total_count":3,"shoplist":null}}`, page: 0, size: 100, errSubstr: "no shoplist list", transient: true},
+		{name: "missing list past the total is the end", protocol: ProtocolOpenapi2, api: "shop.php",
+			body: `{"code":0,"total_count":100}`, page: 1, size: 100, total: 100},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -617,7 +624,11 @@ func TestOtherInterfaces(t *testing.T) {
 			c := fakeClient(t, tt.protocol, srv.URL)
 			p, err := c.FetchPage(context.Background(), tt.api, nil, tt.page, tt.size)
 			if tt.errSubstr != "" {
-				checkError(t, err, vendor.Permanent, []string{tt.api, tt.errSubstr}, nil)
+				kind := vendor.Permanent
+				if tt.transient {
+					kind = vendor.Transient
+				}
+				checkError(t, err, kind, []string{tt.api, tt.errSubstr}, nil)
 				return
 			}
 			if err != nil {
@@ -775,17 +786,17 @@ func TestNewClient(t *testing.T) {
 		{"qimen host override", func(c *ClientConfig) { c.Protocol = "qimen"; c.BaseURL = "http://127.0.0.1:9/" }, "", "http://127.0.0.1:9/router/qm"},
 		{"qimen full test router", func(c *ClientConfig) { c.Protocol = "qimen"; c.BaseURL = "http://qimen.api.taobao.com/router/qmtest" }, "", "http://qimen.api.taobao.com/router/qmtest"},
 		{"openapi2 host override", func(c *ClientConfig) { c.BaseURL = "https://sandbox.wangdian.cn/" }, "", "https://sandbox.wangdian.cn"},
-		{"openapi2 needs SID", func(c *ClientConfig) { c.SID = "" }, "SID", ""},
-		{"openapi2 needs AppKey", func(c *ClientConfig) { c.AppKey = "" }, "AppKey", ""},
-		{"openapi2 needs AppSecret", func(c *ClientConfig) { c.AppSecret = " " }, "AppSecret", ""},
+		{"openapi2 needs SID", func(c *ClientConfig) { c.SID = "" }, "sid is required", ""},
+		{"openapi2 needs AppKey", func(c *ClientConfig) { c.AppKey = "" }, "appkey is required", ""},
+		{"openapi2 needs AppSecret", func(c *ClientConfig) { c.AppSecret = " " }, "appsecret is required", ""},
 		{"openapi2 ignores Qimen fields", func(c *ClientConfig) { c.QimenAppSecret = "" }, "", DefaultBaseURL},
-		{"qimen needs QimenAppKey", func(c *ClientConfig) { c.Protocol = "qimen"; c.QimenAppKey = "" }, "QimenAppKey", ""},
-		{"qimen needs QimenAppSecret", func(c *ClientConfig) { c.Protocol = "qimen"; c.QimenAppSecret = "" }, "QimenAppSecret", ""},
-		{"qimen needs TargetAppKey", func(c *ClientConfig) { c.Protocol = "qimen"; c.TargetAppKey = "" }, "TargetAppKey", ""},
-		{"qimen needs SID", func(c *ClientConfig) { c.Protocol = "qimen"; c.SID = "" }, "SID", ""},
+		{"qimen needs QimenAppKey", func(c *ClientConfig) { c.Protocol = "qimen"; c.QimenAppKey = "" }, "app_key is required", ""},
+		{"qimen needs QimenAppSecret", func(c *ClientConfig) { c.Protocol = "qimen"; c.QimenAppSecret = "" }, "app_secret is required", ""},
+		{"qimen needs TargetAppKey", func(c *ClientConfig) { c.Protocol = "qimen"; c.TargetAppKey = "" }, "target_app_key is required", ""},
+		{"qimen needs SID", func(c *ClientConfig) { c.Protocol = "qimen"; c.SID = "" }, "sid is required", ""},
 		{"qimen ignores AppSecret", func(c *ClientConfig) { c.Protocol = "qimen"; c.AppSecret = "" }, "", DefaultQimenURL},
-		{"unknown protocol", func(c *ClientConfig) { c.Protocol = "qjb" }, "Protocol", ""},
-		{"bad base URL", func(c *ClientConfig) { c.BaseURL = "api.wangdian.cn" }, "BaseURL", ""},
+		{"unknown protocol", func(c *ClientConfig) { c.Protocol = "qjb" }, "protocol", ""},
+		{"bad base URL", func(c *ClientConfig) { c.BaseURL = "api.wangdian.cn" }, "base_url", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

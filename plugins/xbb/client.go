@@ -29,9 +29,10 @@ const (
 	// client and the case study send 100, and the sandbox refuses more.
 	defaultPageSize = 100
 	maxPageSize     = 100
-	// maxAnswer bounds what is read of one answer: a page of 100 products is
-	// a few hundred KiB, so anything near this is not a list answer.
-	maxAnswer = 32 << 20
+	// DefaultMaxAnswer bounds what is read of one answer: a page of 100
+	// products is a few hundred KiB, so anything near this is not a list
+	// answer. Inputs set ClientConfig.MaxAnswerBytes from max_answer_bytes.
+	DefaultMaxAnswer = 32 << 20
 	// maxExactFloat is 2^53: ids and times above it cannot come from a JSON
 	// float without losing digits.
 	maxExactFloat = 1 << 53
@@ -65,7 +66,18 @@ type ClientConfig struct {
 	UserID string
 	// HTTPClient sends the requests; nil means a client with a 30 s timeout.
 	HTTPClient *http.Client
+	// FilterField is the document field the window's conditions filter
+	// on (a top-level key such as updateTime or addTime, else a key under
+	// data); FetchPage sets vendor.Document.Filter from it. "":
+	// DefaultFilterField.
+	FilterField string
+	// MaxAnswerBytes bounds one answer body; 0 means DefaultMaxAnswer.
+	MaxAnswerBytes int64
 }
+
+// DefaultFilterField is the field incremental reads filter on: the
+// conditions on updateTime of the contract's incremental example [C].
+const DefaultFilterField = "updateTime"
 
 // Client calls the XBB open API for one company. It is safe for concurrent
 // use; it holds no session, as XBB signs every request with the token.
@@ -75,6 +87,8 @@ type Client struct {
 	token  string
 	userID string
 	hc     *http.Client
+	filter string
+	maxAns int64
 }
 
 // NewClient checks cfg and returns a client. A missing credential is an
@@ -82,9 +96,9 @@ type Client struct {
 func NewClient(cfg ClientConfig) (*Client, error) {
 	switch {
 	case strings.TrimSpace(cfg.Corpid) == "":
-		return nil, errors.New("xbb: ClientConfig.Corpid is required")
+		return nil, errors.New("xbb: corpid is required")
 	case cfg.Token == "":
-		return nil, errors.New("xbb: ClientConfig.Token is required")
+		return nil, errors.New("xbb: token is required")
 	}
 	base := strings.TrimSpace(cfg.BaseURL)
 	if base == "" {
@@ -92,11 +106,19 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("xbb: ClientConfig.BaseURL %q is not an http(s) URL", cfg.BaseURL)
+		return nil, fmt.Errorf("xbb: base_url %q is not an http(s) URL such as %s", cfg.BaseURL, DefaultBaseURL)
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	filter := strings.TrimSpace(cfg.FilterField)
+	if filter == "" {
+		filter = DefaultFilterField
+	}
+	maxAns := cfg.MaxAnswerBytes
+	if maxAns <= 0 {
+		maxAns = DefaultMaxAnswer
 	}
 	return &Client{
 		base:   strings.TrimRight(base, "/"),
@@ -104,6 +126,8 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		token:  cfg.Token,
 		userID: cfg.UserID,
 		hc:     hc,
+		filter: filter,
+		maxAns: maxAns,
 	}, nil
 }
 
@@ -210,7 +234,7 @@ func (c *Client) post(ctx context.Context, path string, body []byte, sign string
 			Msg: "request failed: " + c.scrub(err.Error(), sign), Err: err}
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, c.maxAns+1))
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0, nil, nil, ctx.Err()
@@ -219,9 +243,10 @@ func (c *Client) post(ctx context.Context, path string, body []byte, sign string
 		return 0, nil, nil, &vendor.Error{Vendor: vendorName, Interface: path, Kind: vendor.Transient,
 			Status: resp.StatusCode, Msg: "reading answer failed: " + c.scrub(err.Error(), sign), Err: err}
 	}
-	if len(raw) > maxAnswer {
+	if int64(len(raw)) > c.maxAns {
+		// Downloading it again would give the same: stop and say what to change.
 		return 0, nil, nil, &vendor.Error{Vendor: vendorName, Interface: path, Kind: vendor.Permanent,
-			Status: resp.StatusCode, Msg: fmt.Sprintf("answer larger than %d bytes", maxAnswer)}
+			Msg: fmt.Sprintf("answer is over the %d-byte limit (max_answer_bytes); lower page_size or raise max_answer_bytes", c.maxAns)}
 	}
 	return resp.StatusCode, resp.Header, raw, nil
 }
@@ -242,13 +267,6 @@ type listResult struct {
 	TotalCount json.RawMessage `json:"totalCount"`
 	TotalPage  json.RawMessage `json:"totalPage"`
 	PageSize   json.RawMessage `json:"pageSize"`
-}
-
-// item is what the client reads of a list element; the element itself is
-// kept verbatim in Document.Raw.
-type item struct {
-	DataID     json.RawMessage `json:"dataId"`
-	UpdateTime json.RawMessage `json:"updateTime"`
 }
 
 func (c *Client) parse(path string, vpage, size, status int, header http.Header, raw []byte, sign string) (vendor.Page, error) {
@@ -304,62 +322,95 @@ func (c *Client) shapeKind(status int) vendor.Kind {
 	return vendor.Permanent
 }
 
+// parseList reads result. What the answer promises is checked against
+// itself, choosing, where signals disagree, the reading that cannot lose
+// documents: a null result, or a null list while totalCount still counts
+// rows for this page, is a transient error (XBB answers a list call with
+// result.list [C]); more pages follow while totalPage or the totalCount
+// says so. The poll engine checks pages against each other.
 func (c *Client) parseList(path string, vpage, size int, result json.RawMessage) (vendor.Page, error) {
-	page := vendor.Page{Total: -1, Code: "1"}
+	page := vendor.Page{Total: -1, Size: size, Code: "1"}
 	if isNull(result) {
-		return page, nil
+		return vendor.Page{}, c.inconsistent(path, "success with a null result")
 	}
 	var res listResult
 	if err := json.Unmarshal(result, &res); err != nil {
 		return vendor.Page{}, c.shapeErr(path, "result is not an object: "+vendor.Snippet(result))
-	}
-	var items []json.RawMessage
-	if !isNull(res.List) {
-		if err := json.Unmarshal(res.List, &items); err != nil {
-			return vendor.Page{}, c.shapeErr(path, "result.list is not an array: "+vendor.Snippet(res.List))
-		}
 	}
 	totalCount, hasCount := rawInt(res.TotalCount)
 	totalPage, hasPages := rawInt(res.TotalPage)
 	if hasCount {
 		page.Total = int(totalCount)
 	}
+	per := int64(size)
+	if ps, ok := rawInt(res.PageSize); ok && ps > 0 {
+		per = ps // the size the server actually applied
+		page.Size = int(ps)
+	}
+	var items []json.RawMessage
+	if !isNull(res.List) {
+		if err := json.Unmarshal(res.List, &items); err != nil {
+			return vendor.Page{}, c.shapeErr(path, "result.list is not an array: "+vendor.Snippet(res.List))
+		}
+	} else if hasCount && totalCount > int64(vpage-1)*per {
+		return vendor.Page{}, c.inconsistent(path, fmt.Sprintf("result.list is null while totalCount %d counts rows for page %d", totalCount, vpage))
+	}
 
 	page.Docs = make([]vendor.Document, 0, len(items))
 	for i, it := range items {
-		var fields item
-		if err := json.Unmarshal(it, &fields); err != nil {
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(it, &fields); err != nil || fields == nil {
 			return vendor.Page{}, c.shapeErr(path, fmt.Sprintf("result.list[%d] is not an object: %s", i, vendor.Snippet(it)))
 		}
-		id, err := idText(fields.DataID)
+		id, err := idText(fields["dataId"])
 		if err != nil {
 			return vendor.Page{}, c.shapeErr(path, fmt.Sprintf("result.list[%d].dataId %s", i, err))
 		}
-		mod, err := unixTime(fields.UpdateTime)
+		mod, err := unixTime(fields["updateTime"])
 		if err != nil {
 			return vendor.Page{}, c.shapeErr(path, fmt.Sprintf("result.list[%d] (dataId %s).updateTime %s", i, id, err))
 		}
-		page.Docs = append(page.Docs, vendor.Document{ID: id, Modified: mod, Raw: it})
+		filter := mod
+		if c.filter != "updateTime" {
+			// An odd value gives no filter time: the engine then reads the
+			// window by page numbers instead of failing the page.
+			filter, _ = unixTime(fieldOf(fields, c.filter))
+		}
+		page.Docs = append(page.Docs, vendor.Document{ID: id, Modified: mod, Filter: filter, Raw: it})
 	}
 
 	// Stop conditions (contract pitfall 4): totalPage, else
-	// ceil(totalCount / pageSize), else read until an empty list. An empty
-	// list always ends the read, so a wrong total cannot loop forever.
+	// ceil(totalCount / pageSize), else read until an empty list; where
+	// totalPage and totalCount disagree, the larger wins. An empty list
+	// always ends the read, so a wrong total cannot loop forever (the
+	// engine's count check catches an early end).
 	switch {
 	case len(items) == 0:
 		page.More = false
-	case hasPages:
-		page.More = int64(vpage) < totalPage
-	case hasCount:
-		per := int64(size)
-		if ps, ok := rawInt(res.PageSize); ok && ps > 0 {
-			per = ps // the size the server actually applied
-		}
-		page.More = int64(vpage) < (totalCount+per-1)/per
+	case hasPages || hasCount:
+		page.More = (hasPages && int64(vpage) < totalPage) || (hasCount && int64(vpage) < (totalCount+per-1)/per)
 	default:
 		page.More = true
 	}
 	return page, nil
+}
+
+// fieldOf is key at the top level of a list item, else under its data.
+func fieldOf(item map[string]json.RawMessage, key string) json.RawMessage {
+	if v, ok := item[key]; ok {
+		return v
+	}
+	var data map[string]json.RawMessage
+	if json.Unmarshal(item["data"], &data) == nil {
+		return data[key]
+	}
+	return nil
+}
+
+// inconsistent is a success answer that contradicts what a list answer
+// promises: the next answer may be whole, so it is transient.
+func (c *Client) inconsistent(path, msg string) error {
+	return &vendor.Error{Vendor: vendorName, Interface: path, Kind: vendor.Transient, Msg: "inconsistent answer: " + msg}
 }
 
 // clientErr is a call refused before anything was sent.

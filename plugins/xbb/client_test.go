@@ -626,7 +626,6 @@ func TestPagingStub(t *testing.T) {
 		{"totalCount with server pageSize", `{"code":1,"result":{"list":[` + item + `],"totalCount":250,"pageSize":50}}`, 2, 0, true, 250, []string{"7"}, when},
 		{"no totals reads until empty", `{"code":1,"result":{"list":[` + item + `]}}`, 5, 0, true, -1, []string{"7"}, when},
 		{"empty list ends", `{"code":1,"result":{"list":[],"totalPage":5,"totalCount":0}}`, 0, 0, false, 0, nil, time.Time{}},
-		{"null result", `{"code":1,"success":true,"result":null}`, 0, 0, false, -1, nil, time.Time{}},
 		{"milliseconds", `{"code":1,"result":{"list":[{"dataId":8,"updateTime":1700000000123}],"totalPage":1}}`, 0, 0, false, -1, []string{"8"}, time.UnixMilli(1700000000123)},
 		{"string id and time", `{"code":1,"result":{"list":[{"dataId":"9","updateTime":"1700000000"}],"totalPage":1}}`, 0, 0, false, -1, []string{"9"}, when},
 		{"float id", `{"code":1,"result":{"list":[{"dataId":10.0,"updateTime":1700000000}],"totalPage":1}}`, 0, 0, false, -1, []string{"10"}, when},
@@ -669,9 +668,9 @@ func TestNewClient(t *testing.T) {
 		wantErr string
 		wantURL string
 	}{
-		{"missing corpid", ClientConfig{Token: "t"}, "Corpid", ""},
-		{"missing token", ClientConfig{Corpid: "c"}, "Token", ""},
-		{"bad base url", ClientConfig{Corpid: "c", Token: "t", BaseURL: "proapi.xbongbong.com"}, "BaseURL", ""},
+		{"missing corpid", ClientConfig{Token: "t"}, "corpid is required", ""},
+		{"missing token", ClientConfig{Corpid: "c"}, "token is required", ""},
+		{"bad base url", ClientConfig{Corpid: "c", Token: "t", BaseURL: "proapi.xbongbong.com"}, "base_url", ""},
 		{"default base url", ClientConfig{Corpid: "c", Token: "t"}, "", DefaultBaseURL},
 		{"trailing slash", ClientConfig{Corpid: "c", Token: "t", BaseURL: "http://localhost:1/"}, "", "http://localhost:1"},
 	}
@@ -697,5 +696,55 @@ func TestNewClient(t *testing.T) {
 	}
 	if DefaultPageSize(productList) != 100 || MaxPageSize(productList) != 100 {
 		t.Errorf("page sizes %d/%d, want 100/100", DefaultPageSize(productList), MaxPageSize(productList))
+	}
+}
+
+// TestListPromises: answers that contradict what a list answer promises are
+// transient errors (asked again), never an empty page that would end the
+// window early; the filter field is read where the input says.
+func TestListPromises(t *testing.T) {
+	for _, tt := range []struct{ name, body, want string }{
+		{"null result", `{"code":1,"success":true,"result":null}`, "null result"},
+		{"null list while counted", `{"code":1,"result":{"list":null,"totalCount":250,"totalPage":3}}`, "result.list is null while totalCount 250 counts rows for page 2"},
+		{"missing list while counted", `{"code":1,"result":{"totalCount":101}}`, "totalCount 101"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := newClient(t, stub(t, 200, nil, tt.body), nil)
+			_, err := c.FetchPage(context.Background(), productList, nil, 1, 100)
+			var ve *vendor.Error
+			if !errors.As(err, &ve) || ve.Kind != vendor.Transient || !strings.Contains(ve.Msg, tt.want) {
+				t.Fatalf("error %v, want a transient one saying %q", err, tt.want)
+			}
+		})
+	}
+	// A null list past the counted rows is the end.
+	c, _ := newClient(t, stub(t, 200, nil, `{"code":1,"result":{"list":null,"totalCount":100,"pageSize":50}}`), nil)
+	p, err := c.FetchPage(context.Background(), productList, nil, 2, 50)
+	if err != nil || p.More || len(p.Docs) != 0 || p.Total != 100 || p.Size != 50 {
+		t.Fatalf("page %+v, %v: want an empty last page counting 100 of size 50", p, err)
+	}
+
+	item := `{"dataId":7,"addTime":1600000000,"updateTime":1700000000,"data":{"date_1":1650000000}}`
+	for _, tt := range []struct {
+		field string
+		want  time.Time
+	}{
+		{"", time.Unix(1700000000, 0)},
+		{"addTime", time.Unix(1600000000, 0)},
+		{"date_1", time.Unix(1650000000, 0)},
+		{"nowhere", time.Time{}},
+	} {
+		url := stub(t, 200, nil, `{"code":1,"result":{"list":[`+item+`],"totalCount":1}}`)
+		c, err := NewClient(ClientConfig{BaseURL: url, Corpid: "c", Token: "tok", FilterField: tt.field})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := c.FetchPage(context.Background(), productList, nil, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := p.Docs[0]; !d.Filter.Equal(tt.want) || !d.Modified.Equal(time.Unix(1700000000, 0)) {
+			t.Errorf("filter_field %q: Filter %v Modified %v, want Filter %v and Modified the updateTime", tt.field, d.Filter, d.Modified, tt.want)
+		}
 	}
 }

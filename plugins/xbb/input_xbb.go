@@ -1,6 +1,7 @@
 package xbb
 
 import (
+	"net/http"
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
@@ -80,11 +81,21 @@ func newXBBInputFromParsed(conf *service.ParsedConfig, mgr *service.Resources) (
 	if cfg.UserID, err = conf.FieldString(xiFieldUserID); err != nil {
 		return nil, err
 	}
-	client, err := NewClient(cfg)
+	opts, err := poll.ParseOptions(conf, vendorName, xbbLimits)
 	if err != nil {
 		return nil, err
 	}
-	opts, err := poll.ParseOptions(conf, vendorName, xbbLimits)
+	if opts.FilterField == "" {
+		opts.FilterField = DefaultFilterField
+	}
+	cfg.FilterField = opts.FilterField
+	cfg.MaxAnswerBytes = int64(opts.MaxAnswerBytes)
+	if opts.Timeout > 0 {
+		// The engine's per-request timeout is the only one, so a timeout
+		// error names the field that set it.
+		cfg.HTTPClient = &http.Client{}
+	}
+	client, err := NewClient(cfg)
 	if err != nil {
 		return nil, err
 	}
