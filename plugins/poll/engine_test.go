@@ -28,11 +28,21 @@ type fakeVendor struct {
 	rng     *rand.Rand
 	fail    []error // errors returned by the next calls
 	fetches int
+
+	// Hostile answers (the zero value answers as documented).
+	order    string // "" ascending by the filter field; "desc", "id_desc"
+	noTotals bool   // a bare-array interface: Total -1, no More promise
+	nullRate float64
+	// laterModified: share of documents whose Modified is 3 hours after
+	// the filter field (only Filter is what the window filters on).
+	laterModified float64
+	nulls         int
 }
 
 type fakeDoc struct {
 	id       string
-	modified time.Time
+	num      int
+	modified time.Time // the filter field: the time the window filters on
 	version  int
 }
 
@@ -57,7 +67,7 @@ func newFakeVendor(n int, clock *fakeClock) *fakeVendor {
 	f := &fakeVendor{docs: map[string]*fakeDoc{}, clock: clock, rng: rand.New(rand.NewPCG(1, 2))}
 	for i := range n {
 		id := fmt.Sprintf("D%05d", i)
-		f.docs[id] = &fakeDoc{id: id, modified: clock.Now().Add(-time.Duration(1+f.rng.IntN(30*86400)) * time.Second), version: 1}
+		f.docs[id] = &fakeDoc{id: id, num: i, modified: clock.Now().Add(-time.Duration(1+f.rng.IntN(30*86400)) * time.Second), version: 1}
 	}
 	return f
 }
@@ -83,22 +93,44 @@ func (f *fakeVendor) FetchPage(ctx context.Context, api string, params map[strin
 			in = append(in, d)
 		}
 	}
-	sort.Slice(in, func(i, j int) bool {
-		if !in[i].modified.Equal(in[j].modified) {
-			return in[i].modified.Before(in[j].modified)
+	asc := func(a, b *fakeDoc) bool {
+		if !a.modified.Equal(b.modified) {
+			return a.modified.Before(b.modified)
 		}
-		return in[i].id < in[j].id
+		return a.id < b.id
+	}
+	sort.Slice(in, func(i, j int) bool {
+		switch f.order {
+		case "id_desc":
+			return in[i].id > in[j].id
+		case "desc":
+			return asc(in[j], in[i])
+		}
+		return asc(in[i], in[j])
 	})
-	var out vendor.Page
-	out.Total = len(in)
+	if f.rng.Float64() < f.nullRate {
+		f.nulls++
+		if f.noTotals {
+			return vendor.Page{Total: -1, Size: size}, nil
+		}
+		return vendor.Page{}, &vendor.Error{Vendor: "fake", Interface: api, Kind: vendor.Transient, Msg: "inconsistent answer: code 0 but data is null"}
+	}
+	out := vendor.Page{Total: len(in), Size: size}
 	for i := page * size; i < len(in) && i < (page+1)*size; i++ {
 		d := in[i]
+		mod := d.modified
+		if f.laterModified > 0 && float64(d.num%100)/100 < f.laterModified {
+			mod = mod.Add(3 * time.Hour)
+		}
 		out.Docs = append(out.Docs, vendor.Document{
-			ID: d.id, Modified: d.modified,
+			ID: d.id, Modified: mod, Filter: d.modified,
 			Raw: fmt.Appendf(nil, `{"id":%q,"version":%d}`, d.id, d.version),
 		})
 	}
 	out.More = (page+1)*size < len(in)
+	if f.noTotals {
+		out.Total, out.More = -1, len(out.Docs) == size
+	}
 	// A row of the window changes after the page was cut: it moves to now
 	// and every later row shifts one place toward the front.
 	if len(in) > 0 && f.rng.Float64() < f.mutate {
@@ -361,5 +393,55 @@ func TestRereadWindowOnRestart(t *testing.T) {
 	}
 	if _, ok := RereadWindow(c, cp, cp.Add(-time.Second)); ok {
 		t.Fatal("a reread window may not end before the checkpoint")
+	}
+}
+
+// TestHostileVendorsLoseNothing: vendors answering in another order than
+// the window's filter field, with a modified time hours after the filter
+// field, with null lists mid-read, with or without counts, and rows moving
+// while they are paged: every document arrives with its latest version.
+func TestHostileVendorsLoseNothing(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		order         string
+		noTotals      bool
+		nullRate      float64
+		laterModified float64
+		mutate        float64
+	}{
+		{name: "descending", order: "desc"},
+		{name: "id descending with mutations", order: "id_desc", mutate: 0.3},
+		{name: "modified after the filter field", laterModified: 0.05},
+		{name: "null lists mid-read", nullRate: 0.2},
+		{name: "null lists without counts", nullRate: 0.2, noTotals: true},
+		{name: "descending without counts", order: "desc", noTotals: true},
+		{name: "ascending with mutations", mutate: 0.5},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := &fakeClock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, shanghai)}
+			f := newFakeVendor(500, clock)
+			f.order, f.noTotals, f.nullRate, f.laterModified, f.mutate = tt.order, tt.noTotals, tt.nullRate, tt.laterModified, tt.mutate
+			res := service.MockResources(service.MockResourcesOptAddCache("cp"))
+			got := drain(t, newEngine(t, f, clock, res, 10*time.Minute))
+			f.mu.Lock()
+			f.mutate = 0
+			f.mu.Unlock()
+			clock.advance(time.Minute)
+			for id, vs := range drain(t, newEngine(t, f, clock, res, 10*time.Minute)) {
+				got[id] = append(got[id], vs...)
+			}
+			for id, want := range f.truth() {
+				vs := got[id]
+				if len(vs) == 0 {
+					t.Fatalf("%s never delivered (%d of %d delivered)", id, len(got), len(f.docs))
+				}
+				if vs[len(vs)-1] != want {
+					t.Fatalf("%s: last version delivered %d, truth %d", id, vs[len(vs)-1], want)
+				}
+			}
+			if tt.nullRate > 0 && f.nulls == 0 {
+				t.Fatal("no null answer was served")
+			}
+		})
 	}
 }

@@ -18,7 +18,16 @@ const (
 	// maxReasks: how often one page is asked again because its answer
 	// looked like the end of the list without a count to prove it, or was
 	// shorter than the page size while more pages were promised.
-	maxReasks = 2
+	maxReasks = 6
+	// endConfirmations: without a count, a short page ends the list only
+	// after this many more answers to the same request were the same. A
+	// vendor glitch (a page cut short) repeating that often in a row is
+	// unlikely; a true end always does. An empty (or null) answer is the
+	// one a glitch and a true end share, so it must repeat more often
+	// (emptyConfirmations) — it costs calls only on empty windows and on
+	// lists that end exactly at a page boundary.
+	endConfirmations   = 2
+	emptyConfirmations = 4
 )
 
 // span is a part of the current window still to be read; both ends
@@ -60,6 +69,7 @@ type pass struct {
 	lastIDs []string
 	lastNew []string // ids the last answer added to ids
 	reasks  int
+	same    int // answers in a row identical to the one before (end confirmation)
 }
 
 func (p *pass) reset() { *p = pass{} }
@@ -230,6 +240,15 @@ func (e *Engine) passPage(s *span, p vendor.Page) (outcome, string) {
 		}
 		if end {
 			if reasked && sameIDs(prevIDs, ids) {
+				ps.same++
+			} else {
+				ps.same = 0
+			}
+			need := endConfirmations
+			if len(ids) == 0 {
+				need = emptyConfirmations
+			}
+			if ps.same >= need {
 				return e.passEnd(s)
 			}
 			if ps.reasks < maxReasks {
@@ -248,7 +267,7 @@ func (e *Engine) passPage(s *span, p vendor.Page) (outcome, string) {
 			return stepNext, ""
 		}
 	}
-	ps.reasks = 0
+	ps.reasks, ps.same = 0, 0
 	ps.lastIDs, ps.lastNew = nil, nil
 	if end {
 		return e.passEnd(s)
