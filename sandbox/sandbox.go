@@ -62,6 +62,13 @@ func DefaultOptions() Options {
 	}
 }
 
+// DatasetNames are the source datasets, one per list interface: the keys
+// Faults.Interfaces accepts and the names GET /_sandbox/source/{dataset}
+// serves.
+func DatasetNames() []string {
+	return []string{jushuitan.DatasetOtherInout, jushuitan.DatasetSkusn, wdt.DatasetShops, xbb.DatasetProducts}
+}
+
 // Server is a running (or ready to run) sandbox.
 type Server struct {
 	env     *core.Env
@@ -106,6 +113,11 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("sandbox: kis: %w", err)
 	}
 	s.sims = []core.Simulator{jst, w, x, k3, ks}
+	// Per-interface faults can be checked only now that every simulator
+	// registered its datasets.
+	if err := o.Faults.CheckInterfaces(env.DatasetNames()); err != nil {
+		return nil, fmt.Errorf("sandbox: faults: %w", err)
+	}
 
 	mux := http.NewServeMux()
 	for _, sim := range s.sims {
@@ -153,7 +165,8 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Env exposes the shared state (stats, datasets, faults) to tests.
 func (s *Server) Env() *core.Env { return s.env }
 
-// SetFaults replaces the faults in force.
+// SetFaults replaces the faults in force; per-interface entries must name
+// one of DatasetNames.
 func (s *Server) SetFaults(f core.Faults) error { return s.env.SetFaults(f) }
 
 // Credentials returns every vendor's credentials, keyed by vendor name.
@@ -193,7 +206,9 @@ func (s *Server) getFaults(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) postFaults(w http.ResponseWriter, r *http.Request) {
-	// Fields absent from the body keep their current value.
+	// Fields absent from the body keep their current value, also inside
+	// "answers" and inside an entry of "interfaces" already present (see
+	// core.InterfaceFaults for null and new entries).
 	f := s.env.Faults()
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
 	dec.DisallowUnknownFields()
@@ -218,6 +233,10 @@ type StatsReply struct {
 	Targets map[string]int `json:"targets"`
 	// Datasets counts the documents per source dataset.
 	Datasets map[string]int `json:"datasets"`
+	// Faults counts the answer faults applied, by vendor, interface and
+	// kind: "null", "total_drift", "duplicate", "short_page". Those answers
+	// are also counted under their code in Answers.
+	Faults map[string]map[string]map[string]int `json:"faults"`
 }
 
 // Stats returns what GET /_sandbox/stats answers.
@@ -238,7 +257,7 @@ func (s *Server) Stats() StatsReply {
 	for _, n := range names {
 		ds[n] = s.env.Dataset(n).Len()
 	}
-	return StatsReply{Requests: req, Answers: ans, Targets: s.env.TargetCounts(), Datasets: ds}
+	return StatsReply{Requests: req, Answers: ans, Targets: s.env.TargetCounts(), Datasets: ds, Faults: s.env.Stats.FaultSnapshot()}
 }
 
 func (s *Server) getStats(w http.ResponseWriter, _ *http.Request) {

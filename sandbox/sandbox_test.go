@@ -2,13 +2,19 @@ package sandbox
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/erpsync/erpsync/sandbox/core"
+	"github.com/erpsync/erpsync/sandbox/xbb"
 )
 
 func start(t *testing.T) *Server {
@@ -153,5 +159,149 @@ func TestFullTruthRendersDocuments(t *testing.T) {
 				t.Fatalf("%s: document %s rendered without %s: %v", ds, d.ID, idField, d.Document)
 			}
 		}
+	}
+}
+
+func postFaults(t *testing.T, sb *Server, body string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Post(sb.URL()+"/_sandbox/faults", "application/json", bytes.NewBufferString(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func TestAnswerFaultsEndpoint(t *testing.T) {
+	sb := start(t)
+	for _, body := range []string{
+		`{"answers":{"order":"desc","null_rate":0.1}}`,
+		`{"answers":{"short_page_rate":0.2},"interfaces":{"jushuitan_skusn":{"order":"random"},"wdt_shops":{"null_rate":1}}}`,
+		`{"interfaces":{"jushuitan_skusn":{"modified_after_create":0.5},"wdt_shops":null}}`,
+	} {
+		if code, out := postFaults(t, sb, body); code != 200 {
+			t.Fatalf("%s answered %d %v", body, code, out)
+		}
+	}
+	var f core.Faults
+	getJSON(t, sb.URL()+"/_sandbox/faults", &f)
+	if f.Answers != (core.AnswerFaults{Order: "desc", NullRate: 0.1, ShortPageRate: 0.2}) {
+		t.Fatalf("answers after patches: %+v", f.Answers)
+	}
+	if len(f.Interfaces) != 1 || f.Interfaces["jushuitan_skusn"] != (core.AnswerFaults{Order: "random", ModifiedAfterCreate: 0.5}) {
+		t.Fatalf("interfaces after patches: %+v", f.Interfaces)
+	}
+	if got := sb.Env().Faults().AnswerFor("xbb_products"); got != f.Answers {
+		t.Fatalf("xbb_products has %+v, want the default", got)
+	}
+	for body, want := range map[string]string{
+		`{"answers":{"order":"sideways"}}`:               "asc, desc, id_asc, id_desc, random",
+		`{"answers":{"null_rate":2}}`:                    "null_rate must be between 0 and 1",
+		`{"answers":{"nope":1}}`:                         "nope",
+		`{"interfaces":{"jushuitan_inout":{}}}`:          "known: jushuitan_other_inout, jushuitan_skusn, wdt_shops, xbb_products",
+		`{"interfaces":{"xbb_products":{"order":"up"}}}`: "interfaces.xbb_products: order",
+		`{"interfaces":{"xbb_products":{"x":1}}}`:        "interfaces.xbb_products",
+		`{"interfaces":[1]}`:                             "interfaces must be an object",
+	} {
+		code, out := postFaults(t, sb, body)
+		msg, _ := out["error"].(string)
+		if code != 400 || !strings.Contains(msg, want) {
+			t.Fatalf("%s answered %d %q, want 400 with %q", body, code, msg, want)
+		}
+	}
+	var after core.Faults
+	getJSON(t, sb.URL()+"/_sandbox/faults", &after)
+	if after.Answers != f.Answers || len(after.Interfaces) != 1 {
+		t.Fatalf("a rejected patch changed the faults: %+v", after)
+	}
+	if code, _ := postFaults(t, sb, `{"interfaces":null,"answers":{"order":"","null_rate":0,"short_page_rate":0}}`); code != 200 {
+		t.Fatal("clearing answer faults refused")
+	}
+	if f := sb.Env().Faults(); !f.Answers.IsZero() || f.Interfaces != nil {
+		t.Fatalf("not cleared: %+v", f)
+	}
+}
+
+func TestNewChecksInterfaceNames(t *testing.T) {
+	o := DefaultOptions()
+	o.Records = 10
+	o.Faults.Interfaces = core.InterfaceFaults{"wdt_shop": {}}
+	if _, err := New(o); err == nil || !strings.Contains(err.Error(), `unknown dataset "wdt_shop"`) {
+		t.Fatalf("New with an unknown interface: %v", err)
+	}
+	o.Faults.Interfaces = core.InterfaceFaults{"wdt_shops": {Order: "desc"}}
+	sb, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := sb.Env().DatasetNames()
+	slices.Sort(names)
+	want := DatasetNames()
+	slices.Sort(want)
+	if !slices.Equal(names, want) {
+		t.Fatalf("DatasetNames %v, registered %v", want, names)
+	}
+}
+
+// TestAnswerFaultStatsAndServedVersion: answer faults show in the stats
+// under "faults" and the truth says what was served.
+func TestAnswerFaultStatsAndServedVersion(t *testing.T) {
+	sb := start(t)
+	if code, out := postFaults(t, sb, `{"interfaces":{"xbb_products":{"total_drift_rate":1}}}`); code != 200 {
+		t.Fatalf("%d %v", code, out)
+	}
+	creds := sb.Credentials()
+	x := creds["xbb"].(xbb.Credentials)
+	body := fmt.Sprintf(`{"corpid":%q,"page":1,"pageSize":10}`, x.Corpid)
+	sum := sha256.Sum256([]byte(body + x.Token))
+	req, _ := http.NewRequest(http.MethodPost, sb.URL()+"/pro/v2/api/product/list", strings.NewReader(body))
+	req.Header.Set("sign", hex.EncodeToString(sum[:]))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var xa struct {
+		Code   int `json:"code"`
+		Result struct {
+			TotalCount int `json:"totalCount"`
+			List       []struct {
+				DataID int64 `json:"dataId"`
+			} `json:"list"`
+		} `json:"result"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&xa); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if xa.Code != 1 || len(xa.Result.List) != 10 || xa.Result.TotalCount == 120 {
+		t.Fatalf("xbb answer %+v", xa)
+	}
+	var st StatsReply
+	getJSON(t, sb.URL()+"/_sandbox/stats", &st)
+	if st.Faults["xbb"]["/pro/v2/api/product/list"]["total_drift"] != 1 || st.Answers["xbb"]["/pro/v2/api/product/list"]["1"] != 1 {
+		t.Fatalf("stats faults %v answers %v", st.Faults, st.Answers)
+	}
+	var src SourceReply
+	getJSON(t, sb.URL()+"/_sandbox/source/xbb_products", &src)
+	listed := map[string]bool{}
+	for _, it := range xa.Result.List {
+		listed[fmt.Sprint(it.DataID)] = true
+	}
+	served := 0
+	for _, d := range src.Documents {
+		served += d.ServedVersion
+		if (d.ServedVersion > 0) != listed[d.ID] {
+			t.Fatalf("product %s: served_version %d, listed %v", d.ID, d.ServedVersion, listed[d.ID])
+		}
+	}
+	if served != 10 {
+		t.Fatalf("%d versions served, want 10", served)
+	}
+	var skusn SourceReply
+	getJSON(t, sb.URL()+"/_sandbox/source/jushuitan_skusn", &skusn)
+	if d := skusn.Documents[0]; d.Created == "" || d.Created != d.Modified || d.ServedVersion != 0 {
+		t.Fatalf("skusn truth %+v", d)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -43,6 +45,63 @@ var credFlags = []credFlag{
 	{"kis-auth-code", "KIS authorization code", func(o *sandbox.Options) *string { return &o.KIS.AuthCode }},
 }
 
+// answerRates binds each rate flag of the default answer faults to its field.
+var answerRates = []struct {
+	name, usage string
+	field       func(a *core.AnswerFaults) *float64
+}{
+	{"null-rate", "share of answers that succeed without a list", func(a *core.AnswerFaults) *float64 { return &a.NullRate }},
+	{"total-drift-rate", "share of pages whose reported total is off by 1-3", func(a *core.AnswerFaults) *float64 { return &a.TotalDriftRate }},
+	{"duplicate-rate", "share of pages after the first that repeat 1-3 rows of the previous one", func(a *core.AnswerFaults) *float64 { return &a.DuplicateRate }},
+	{"short-page-rate", "share of pages, not the last, that lack 1-3 rows", func(a *core.AnswerFaults) *float64 { return &a.ShortPageRate }},
+	{"modified-after-create", "share of unique-code flows modified 1-6 h after creation", func(a *core.AnswerFaults) *float64 { return &a.ModifiedAfterCreate }},
+}
+
+var answerFlags = func() []cli.Flag {
+	out := []cli.Flag{
+		&cli.StringFlag{Name: "order", Usage: "order of list answers: " + strings.Join(core.Orders, ", ") + " (default: as documented)"},
+	}
+	for _, r := range answerRates {
+		out = append(out, &cli.Float64Flag{Name: r.name, Usage: r.usage})
+	}
+	return append(out, &cli.StringFlag{
+		Name:  "interface-faults",
+		Usage: `JSON of answer faults per dataset, each replacing --order and the rates above, e.g. '{"jushuitan_skusn":{"order":"desc"}}'`,
+	})
+}()
+
+// answerFaults reads the answer-fault flags.
+func answerFaults(c *cli.Context) (core.AnswerFaults, core.InterfaceFaults, error) {
+	var a core.AnswerFaults
+	a.Order = c.String("order")
+	if a.Order != "" && !slices.Contains(core.Orders, a.Order) {
+		return a, nil, fmt.Errorf("--order must be one of %s, got %q", strings.Join(core.Orders, ", "), a.Order)
+	}
+	for _, r := range answerRates {
+		v := c.Float64(r.name)
+		if !(v >= 0 && v <= 1) {
+			return a, nil, fmt.Errorf("--%s must be between 0 and 1, got %v", r.name, v)
+		}
+		*r.field(&a) = v
+	}
+	raw := strings.TrimSpace(c.String("interface-faults"))
+	if raw == "" {
+		return a, nil, nil
+	}
+	var ifs core.InterfaceFaults
+	if err := json.Unmarshal([]byte(raw), &ifs); err != nil {
+		return a, nil, fmt.Errorf("--interface-faults: %w", err)
+	}
+	f := core.Faults{Interfaces: ifs}
+	if err := f.Validate(); err != nil {
+		return a, nil, fmt.Errorf("--interface-faults: %w", err)
+	}
+	if err := f.CheckInterfaces(sandbox.DatasetNames()); err != nil {
+		return a, nil, fmt.Errorf("--interface-faults: %w", err)
+	}
+	return a, ifs, nil
+}
+
 func sandboxCommand() *cli.Command {
 	def := sandbox.DefaultOptions()
 	flags := []cli.Flag{
@@ -59,6 +118,7 @@ func sandboxCommand() *cli.Command {
 		&cli.Float64Flag{Name: "mutate-rate", Usage: "chance per page served that a document in the queried range changes"},
 		&cli.Float64Flag{Name: "row-fail-rate", Usage: "share of written rows that fail validation"},
 	}
+	flags = append(flags, answerFlags...)
 	for _, cf := range credFlags {
 		flags = append(flags, &cli.StringFlag{Name: cf.name, Value: *cf.field(&def), Usage: cf.usage})
 	}
@@ -68,7 +128,10 @@ func sandboxCommand() *cli.Command {
 		Description: `Serves faithful simulators of the vendor APIs on one listener, at their real
 paths, so pipelines can be developed and tested without credentials. On start
 it prints one JSON line to stdout: {"url": ..., "credentials": {...}}.
-Faults can be changed at run time with POST /_sandbox/faults.`,
+Faults can be changed at run time with POST /_sandbox/faults. The answer
+faults make list interfaces answer out of order, without a list, with wrong
+totals, overlapping or short pages; --interface-faults sets them per dataset
+(jushuitan_other_inout, jushuitan_skusn, wdt_shops, xbb_products).`,
 		Flags: flags,
 		Action: func(c *cli.Context) error {
 			o, err := sandboxOptions(c)
@@ -101,8 +164,8 @@ Faults can be changed at run time with POST /_sandbox/faults.`,
 	}
 }
 
-func sandboxOptions(c *cli.Context) (sandbox.Options, error) {
-	o := sandbox.DefaultOptions()
+func sandboxOptions(c *cli.Context) (o sandbox.Options, err error) {
+	o = sandbox.DefaultOptions()
 	o.Addr = c.String("addr")
 	o.Seed = c.Uint64("seed")
 	o.Records = c.Int("records")
@@ -123,6 +186,9 @@ func sandboxOptions(c *cli.Context) (sandbox.Options, error) {
 		SessionTTL:  core.Duration(c.Duration("session-ttl")),
 		MutateRate:  c.Float64("mutate-rate"),
 		RowFailRate: c.Float64("row-fail-rate"),
+	}
+	if o.Faults.Answers, o.Faults.Interfaces, err = answerFaults(c); err != nil {
+		return o, err
 	}
 	if err := o.Faults.Validate(); err != nil {
 		return o, err

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,6 +73,13 @@ type Faults struct {
 	// fail validation. Whether a row fails is a pure function of the seed and
 	// its number, so a retried bad row fails again and a good row never does.
 	RowFailRate float64 `json:"row_fail_rate"`
+	// Answers are the answer faults of every list interface (order, null
+	// answers, total drift, duplicates, short pages, modified after create).
+	Answers AnswerFaults `json:"answers"`
+	// Interfaces replace Answers for one list interface, keyed by the name of
+	// the dataset it serves (jushuitan_other_inout, jushuitan_skusn,
+	// xbb_products, wdt_shops). Env.SetFaults refuses unknown names.
+	Interfaces InterfaceFaults `json:"interfaces"`
 }
 
 // Validate reports impossible settings.
@@ -85,6 +94,14 @@ func (f Faults) Validate() error {
 	}
 	if f.TokenTTL < 0 || f.SessionTTL < 0 {
 		return fmt.Errorf("token_ttl and session_ttl must not be negative")
+	}
+	if err := f.Answers.Validate(); err != nil {
+		return fmt.Errorf("answers: %w", err)
+	}
+	for _, name := range slices.Sorted(maps.Keys(f.Interfaces)) {
+		if err := f.Interfaces[name].Validate(); err != nil {
+			return fmt.Errorf("interfaces.%s: %w", name, err)
+		}
 	}
 	return nil
 }
@@ -146,7 +163,10 @@ func NewEnv(o Options) (*Env, error) {
 		datasets: map[string]*Dataset{},
 		targets:  map[string]func() int{},
 	}
+	// Interfaces names are checked by the caller once the simulators
+	// registered their datasets (sandbox.New).
 	f := o.Faults
+	f.Interfaces = maps.Clone(f.Interfaces)
 	e.faults.Store(&f)
 	return e, nil
 }
@@ -160,11 +180,16 @@ func (e *Env) Start() time.Time { return e.start }
 // Faults returns the faults in force.
 func (e *Env) Faults() Faults { return *e.faults.Load() }
 
-// SetFaults replaces the faults in force.
+// SetFaults replaces the faults in force. Interfaces must name registered
+// datasets; the map is copied.
 func (e *Env) SetFaults(f Faults) error {
 	if err := f.Validate(); err != nil {
 		return err
 	}
+	if err := f.CheckInterfaces(e.DatasetNames()); err != nil {
+		return err
+	}
+	f.Interfaces = maps.Clone(f.Interfaces)
 	e.faults.Store(&f)
 	return nil
 }

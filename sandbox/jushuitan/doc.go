@@ -6,8 +6,11 @@
 //   - POST /open/other/inout/query: other in/out bills (dataset
 //     jushuitan_other_inout, Doc.ID = io_id in decimal).
 //   - POST /open/webapi/wmsapi/skusn/queryinoutitemskusns: unique-code flows
-//     (dataset jushuitan_skusn, Doc.ID = "<io_id>:<sku_sn>"; Doc.Modified is
-//     both create_time and modified_time).
+//     (dataset jushuitan_skusn, Doc.ID = "<io_id>:<sku_sn>"). The window
+//     filters on create_time, which never changes; Doc.Modified is the
+//     flow's modified_time, equal to create_time until a mutation moves it
+//     [I]. The truth (/_sandbox/source/jushuitan_skusn) reports modified =
+//     modified_time as served and created = create_time.
 //   - POST /openWeb/auth/getInitToken, /openWeb/auth/accessToken,
 //     /openWeb/auth/refreshToken: the token endpoints.
 //   - Any other /open/... path passes the signature and token checks and is
@@ -40,10 +43,46 @@
 // stay small. Doc.Body therefore starts as a shared empty map; a mutation
 // (mutate_rate fault) gives the document its own body with the overrides it
 // changed: "remark" (carrying the version) for both datasets and "ts" (the
-// next row version) for other/inout. Rows are kept in sorted indexes
-// (modified, ts, io_date; create_time) updated when a row mutates, so a
-// window is found by binary search.
+// next row version) for other/inout; an other/inout mutation also moves
+// modified, a skusn mutation moves modified_time only. Rows are kept in
+// sorted indexes (modified, ts, io_date; create_time), the first two
+// updated when a row mutates, so a window is found by binary search.
+//
+// # Answer faults
+//
+// Every answer fault of core.AnswerFaults is a simulation of how servers
+// surprise clients, not vendor behaviour: all of it is [I]. Per interface
+// (Faults.Interfaces keys jushuitan_other_inout, jushuitan_skusn, else
+// Faults.Answers):
+//
+//   - order: "asc" is the documented order of the query's mode: other/inout
+//     by (modified, io_id), (io_date, io_id) with date_type 2, (ts, io_id)
+//     with start_ts (also with ids), (modified, io_id) with ids alone; skusn
+//     by (create_time, io_id, sku_sn). "desc" reverses it; "id_asc" and
+//     "id_desc" order by io_id (skusn: io_id, sku_sn); "random" is a
+//     permutation of the query's rows fixed by the seed and every biz field
+//     except page_index. Orders other than asc collect the query's matching
+//     rows and sort them per call; asc keeps the index paths.
+//   - null_rate: other/inout answers code 0 with "data":null, or with the
+//     page object whose datas is null or missing while data_count,
+//     page_count and has_next stay truthful (one of the three at random);
+//     skusn answers code 0 with "data":null.
+//   - total_drift_rate: other/inout reports data_count off by 1-3, with
+//     page_count and has_next computed from it; skusn has no total, so the
+//     fault does nothing there.
+//   - duplicate_rate, short_page_rate: as core.AnswerFaults says, on both
+//     interfaces. A short skusn page stops a client that stops at the first
+//     page shorter than page_size (the contract's stop rule).
+//   - modified_after_create applies to skusn only: the flows it picks (by a
+//     hash of seed and Doc.ID) are served with modified_time 1-6 hours after
+//     create_time, capped at the sandbox start (so never after its clock); a
+//     later mutation wins. Truth and answers agree.
+//
+// Each answer carrying a fault is counted under code "0" as usual and in
+// Stats.RecordFault(vendor, path, kind). Documents rendered into answers
+// are marked served (core.Dataset.MarkServed).
 //
 // Every guess the contract marks as inferred lives in vendor.go, in the
-// block headed "[I] Inferred behaviour", or next to the literal tables there.
+// block headed "[I] Inferred behaviour", or next to the literal tables
+// there; the answer faults, all [I], are described above.
 package jushuitan

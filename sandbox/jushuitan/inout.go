@@ -1,6 +1,7 @@
 package jushuitan
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -303,14 +304,15 @@ func (q *inoutQuery) matchAt(d *inoutData, i int32, mod, ts int64) bool {
 	return true
 }
 
-// inoutPage is the data of an other/inout answer.
+// inoutPage is the data of an other/inout answer. Datas is a []inoutDoc,
+// or, for a null answer, JSON null or absent (nil).
 type inoutPage struct {
-	PageSize  int        `json:"page_size"`
-	PageIndex int        `json:"page_index"`
-	DataCount int        `json:"data_count"`
-	PageCount int        `json:"page_count"`
-	HasNext   bool       `json:"has_next"`
-	Datas     []inoutDoc `json:"datas"`
+	PageSize  int  `json:"page_size"`
+	PageIndex int  `json:"page_index"`
+	DataCount int  `json:"data_count"`
+	PageCount int  `json:"page_count"`
+	HasNext   bool `json:"has_next"`
+	Datas     any  `json:"datas,omitempty"`
 }
 
 func (s *Sim) queryOtherInout(biz map[string]any) (any, *apiError) {
@@ -320,8 +322,68 @@ func (s *Sim) queryOtherInout(biz map[string]any) (any, *apiError) {
 		return nil, aerr
 	}
 	offset := (q.pageIndex - 1) * q.pageSize
+	af := s.env.Faults().AnswerFor(DatasetOtherInout)
+	pg := s.env.NewPage(af, core.PageSpec{
+		Vendor: Vendor, Iface: PathOtherInout, Offset: offset, Size: q.pageSize,
+		Nulls: []core.NullKind{core.NullData, core.NullList, core.MissingList},
+	})
 	d.mu.Lock()
 	d.sync()
+	var count int
+	var rows []int32
+	if af.Reorders() {
+		var all []int32
+		count, all = d.collect(q, 0, d.n+1)
+		core.Arrange(all, af.Order, d.seed, q.key(), func(i int32) int64 { return int64(i) })
+		rows = core.Window(all, pg.Offset, pg.Size)
+	} else {
+		count, rows = d.collect(q, pg.Offset, pg.Size)
+	}
+	d.mu.Unlock()
+	keep, total := pg.Cut(count, len(rows))
+	rows = rows[:keep]
+
+	out := inoutPage{PageSize: q.pageSize, PageIndex: q.pageIndex, DataCount: total}
+	out.PageCount = (total + q.pageSize - 1) / q.pageSize
+	out.HasNext = q.pageIndex < out.PageCount
+	switch pg.Null {
+	case core.NotNull:
+		datas := make([]inoutDoc, 0, len(rows))
+		for _, i := range rows {
+			if doc, ok := d.ds.Get(strconv.FormatInt(ioIDBase+int64(i)+1, 10)); ok {
+				datas = append(datas, d.render(doc, i))
+				d.ds.MarkServed(doc.ID, doc.Version)
+			}
+		}
+		out.Datas = datas
+	case core.NullList:
+		out.Datas = json.RawMessage("null")
+	}
+	// A row inside the query may change now, moving it between pages of
+	// a client that pages by modified time.
+	named := rowSet(q.ids)
+	d.mutate(func(doc *core.Doc) bool {
+		i := d.row(doc.ID)
+		return i >= 0 && q.matchAt(d, i, doc.Modified.Unix(), d.rowTS(*doc, i)) && (!q.byIDs || named[i])
+	})
+	if pg.Null == core.NullData {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// key describes the query without its page number, for the random order.
+func (q *inoutQuery) key() uint64 {
+	c := *q
+	c.pageIndex = 0
+	return core.QueryKey(fmt.Sprintf("inout %+v", c))
+}
+
+// collect returns how many rows q matches and the ones at [offset,
+// offset+size) in the mode's documented order: (ts, io_id) with start_ts,
+// else (modified, io_id), or (io_date, io_id) for date_type 2. Call with
+// mu held.
+func (d *inoutData) collect(q *inoutQuery, offset, size int) (int, []int32) {
 	var count int
 	var rows []int32
 	switch {
@@ -332,14 +394,14 @@ func (s *Sim) queryOtherInout(biz map[string]any) (any, *apiError) {
 		} else {
 			slices.SortFunc(ids, func(a, b int32) int { return cmpEntry(entry{d.mod.cur[a], a}, entry{d.mod.cur[b], b}) })
 		}
-		count, rows = page(slices.Values(ids), func(i int32) bool { return q.match(d, i) }, offset, q.pageSize)
+		count, rows = page(slices.Values(ids), func(i int32) bool { return q.match(d, i) }, offset, size)
 	case q.hasStartTS:
 		lo := d.ts.lower(q.startTS)
 		var m func(int32) bool
 		if q.window || q.types != 0 || q.status >= 0 || q.hasWms {
 			m = func(i int32) bool { return q.match(d, i) }
 		}
-		count, rows = pageRange(d.ts, lo, len(d.ts.e), m, offset, q.pageSize)
+		count, rows = pageRange(d.ts, lo, len(d.ts.e), m, offset, size)
 	default:
 		x := d.mod
 		if q.dateType == 2 {
@@ -350,26 +412,9 @@ func (s *Sim) queryOtherInout(biz map[string]any) (any, *apiError) {
 		if q.types != 0 || q.status >= 0 || q.hasWms {
 			m = func(i int32) bool { return q.staticMatch(d, i) }
 		}
-		count, rows = pageRange(x, lo, hi, m, offset, q.pageSize)
+		count, rows = pageRange(x, lo, hi, m, offset, size)
 	}
-	d.mu.Unlock()
-
-	out := inoutPage{PageSize: q.pageSize, PageIndex: q.pageIndex, DataCount: count, Datas: make([]inoutDoc, 0, len(rows))}
-	out.PageCount = (count + q.pageSize - 1) / q.pageSize
-	out.HasNext = q.pageIndex < out.PageCount
-	for _, i := range rows {
-		if doc, ok := d.ds.Get(strconv.FormatInt(ioIDBase+int64(i)+1, 10)); ok {
-			out.Datas = append(out.Datas, d.render(doc, i))
-		}
-	}
-	// A row inside the query may change now, moving it between pages of
-	// a client that pages by modified time.
-	named := rowSet(q.ids)
-	d.mutate(func(doc *core.Doc) bool {
-		i := d.row(doc.ID)
-		return i >= 0 && q.matchAt(d, i, doc.Modified.Unix(), d.rowTS(*doc, i)) && (!q.byIDs || named[i])
-	})
-	return out, nil
+	return count, rows
 }
 
 // pageRange pages positions [lo, hi) of x; without a filter it slices

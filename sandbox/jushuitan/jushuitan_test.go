@@ -721,7 +721,13 @@ func TestSkusn(t *testing.T) {
 		t.Fatalf("io_ids %s: %d rows, want %d", io, len(rows), want)
 	}
 
-	// A mutation moves the flow's create_time to now and changes its remark.
+	// A mutation moves the flow's modified_time to now and changes its
+	// remark; its create_time stays, so it stays in its create window.
+	before := h.call(PathSkusn, map[string]any{"sku_sns": []string{sn}})
+	var old []skusnRow
+	if err := json.Unmarshal(before.Data, &old); err != nil || len(old) != 1 {
+		t.Fatalf("flow %s: %v %s", sn, err, before.Data)
+	}
 	if err := h.env.SetFaults(core.Faults{MutateRate: 1}); err != nil {
 		t.Fatal(err)
 	}
@@ -731,11 +737,21 @@ func TestSkusn(t *testing.T) {
 		t.Fatal(err)
 	}
 	a = h.call(PathSkusn, map[string]any{"create_time_start": cst(h.clk.Now()), "create_time_end": cst(h.clk.Now())})
+	if string(a.Data) != "[]" {
+		t.Fatalf("a mutation moved a flow into the create window at now: %s", a.Data)
+	}
+	a = h.call(PathSkusn, map[string]any{"create_time_start": old[0].CreateTime, "create_time_end": old[0].CreateTime, "sku_sns": []string{sn}})
 	if err := json.Unmarshal(a.Data, &rows); err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 1 || rows[0].SkuSn != sn || !strings.Contains(rows[0].Remark, "第2版") {
-		t.Fatalf("mutated flow not found at now: %+v", rows)
+	if len(rows) != 1 || rows[0].SkuSn != sn || !strings.Contains(rows[0].Remark, "第2版") ||
+		rows[0].CreateTime != old[0].CreateTime || rows[0].ModifiedTime != cst(h.clk.Now()) {
+		t.Fatalf("mutated flow: %+v, before %+v", rows, old[0])
+	}
+	for _, d := range h.env.Dataset(DatasetSkusn).Truth() {
+		if d.ID == one && (d.Version != 2 || d.Modified != cst(h.clk.Now()) || d.Created != old[0].CreateTime || d.ServedVersion != 2) {
+			t.Fatalf("truth of the mutated flow: %+v", d)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/erpsync/erpsync/sandbox/core"
 )
@@ -12,6 +13,10 @@ import (
 // skusnData is the unique-code flow dataset. Row i has sku_sn
 // "SN%010d" of i+1; rows of one in/out document are consecutive and share
 // its create time, so row order is (create_time, io_id, sku_sn) order.
+//
+// A flow's create time never changes: the window filters on it and the
+// index over it is static. Doc.Modified is the flow's modified_time; it
+// starts at the create time and a mutation moves it (and the remark) only.
 type skusnData struct {
 	tracker
 	seed    uint64
@@ -19,11 +24,12 @@ type skusnData struct {
 	catalog []core.SKU
 	n       int
 
-	ioID []int64 // ascending with the row
-	typ  []uint8 // inout_type
-	wms  []uint8 // index into wmsCoIDs
+	ioID    []int64 // ascending with the row
+	typ     []uint8 // inout_type
+	wms     []uint8 // index into wmsCoIDs
+	created []int64 // create_time, seconds; immutable
 
-	ct *sortedIndex // by (create_time, row), follows mutations
+	ct *sortedIndex // by (create_time, row); static
 }
 
 // skusnTypes are the generated inout_type values with their weights
@@ -38,9 +44,8 @@ func buildSkusn(env *core.Env) *skusnData {
 	times := core.SpreadTimes(r, n, env.Start(), core.DataSpan)
 	d := &skusnData{
 		seed: env.Seed, stream: streamHash(DatasetSkusn), catalog: core.Catalog(env.Seed), n: n,
-		ioID: make([]int64, n), typ: make([]uint8, n), wms: make([]uint8, n),
+		ioID: make([]int64, n), typ: make([]uint8, n), wms: make([]uint8, n), created: make([]int64, n),
 	}
-	keys := make([]int64, n)
 	docs := make([]core.Doc, n)
 	io := int64(snIoBase)
 	for i := 0; i < n; {
@@ -50,30 +55,50 @@ func buildSkusn(env *core.Env) *skusnData {
 		wms := uint8(r.IntN(len(wmsCoIDs)))
 		t := times[i]
 		for j := 0; j < k && i < n; j++ {
-			d.ioID[i], d.typ[i], d.wms[i], keys[i] = io, typ, wms, t.Unix()
+			d.ioID[i], d.typ[i], d.wms[i], d.created[i] = io, typ, wms, t.Unix()
 			docs[i] = core.Doc{ID: fmt.Sprintf("%d:%s", io, snOf(int32(i))), Modified: t, Body: sharedBody}
 			i++
 		}
 	}
-	d.ct = newIndex(keys)
+	d.ct = newIndex(slices.Clone(d.created))
 	d.env = env
 	d.ds = core.NewDataset(DatasetSkusn, docs, d.mutateBody)
 	d.ds.SetRender(func(doc core.Doc) any { return d.render(doc, d.row(doc.ID)) })
-	d.apply = func(doc core.Doc) {
-		if i := d.row(doc.ID); i >= 0 {
-			d.ct.update(i, doc.Modified.Unix())
+	d.ds.SetTimes(func(doc core.Doc) core.DocTimes {
+		i := d.row(doc.ID)
+		if i < 0 {
+			return core.DocTimes{Modified: doc.Modified}
 		}
-	}
-	d.rescan = func(all []core.Doc) {
-		k := make([]int64, n)
-		for _, doc := range all {
-			if i := d.row(doc.ID); i >= 0 {
-				k[i] = doc.Modified.Unix()
-			}
-		}
-		d.ct = newIndex(k)
-	}
+		return core.DocTimes{Created: time.Unix(d.created[i], 0), Modified: d.modifiedAt(doc, i)}
+	})
+	// Mutations move modified_time only; the create-time index never moves.
+	d.apply = func(core.Doc) {}
+	d.rescan = func([]core.Doc) {}
 	return d
+}
+
+// modifiedAt is the modified_time a flow is served with: Doc.Modified,
+// or, for the share of flows modified_after_create picks (by a hash of the
+// seed and the id, so stable), 1-6 hours after the create time but never
+// after the sandbox start (nor its clock) [I]. A mutation later than that
+// wins.
+func (d *skusnData) modifiedAt(doc core.Doc, i int32) time.Time {
+	rate := d.env.Faults().AnswerFor(DatasetSkusn).ModifiedAfterCreate
+	if rate <= 0 || core.HashUnit(d.seed, "modified_after_create", doc.ID) >= rate {
+		return doc.Modified
+	}
+	delay := time.Hour + time.Duration(core.HashUnit(d.seed, "modified_after_create_delay", doc.ID)*float64(5*time.Hour))
+	at := time.Unix(d.created[i], 0).Add(delay).Truncate(time.Second)
+	if limit := d.env.Start().Truncate(time.Second); at.After(limit) {
+		at = limit
+	}
+	if now := d.env.Now().Truncate(time.Second); at.After(now) {
+		at = now
+	}
+	if doc.Modified.After(at) {
+		return doc.Modified
+	}
+	return at
 }
 
 func snOf(i int32) string { return fmt.Sprintf("SN%010d", int64(i)+1) }
@@ -272,45 +297,82 @@ func (s *Sim) querySkusn(biz map[string]any) (any, *apiError) {
 		return nil, aerr
 	}
 	offset := (q.pageIndex - 1) * q.pageSize
-	d.mu.Lock()
-	d.sync()
+	af := s.env.Faults().AnswerFor(DatasetSkusn)
+	// data is a bare array: a null answer is "data":null, and there is no
+	// total to drift [I].
+	pg := s.env.NewPage(af, core.PageSpec{
+		Vendor: Vendor, Iface: PathSkusn, Offset: offset, Size: q.pageSize,
+		Nulls: []core.NullKind{core.NullData}, NoTotal: true,
+	})
+	var count int
 	var rows []int32
-	if q.byIDs {
-		ids := slices.Clone(q.ids)
-		slices.SortFunc(ids, func(a, b int32) int { return cmpEntry(entry{d.ct.cur[a], a}, entry{d.ct.cur[b], b}) })
-		_, rows = page(slices.Values(ids), func(i int32) bool { return q.matchAt(d, i, d.ct.cur[i]) }, offset, q.pageSize)
-	} else {
-		var m func(int32) bool
-		if q.hasWms {
-			m = func(i int32) bool { return wmsCoIDs[d.wms[i]] == q.wms }
+	if pg.Null == core.NotNull {
+		d.mu.Lock()
+		d.sync()
+		if af.Reorders() {
+			_, all := d.collect(q, 0, d.n+1)
+			core.Arrange(all, af.Order, d.seed, q.key(), func(i int32) int64 { return int64(i) })
+			count, rows = len(all), core.Window(all, pg.Offset, pg.Size)
+		} else {
+			count, rows = d.collect(q, pg.Offset, pg.Size)
 		}
-		_, rows = pageRange(d.ct, d.ct.lower(q.start), d.ct.upper(q.end), m, offset, q.pageSize)
+		d.mu.Unlock()
 	}
-	d.mu.Unlock()
+	keep, _ := pg.Cut(count, len(rows))
+	rows = rows[:keep]
 
-	out := make([]skusnRow, 0, len(rows))
-	for _, i := range rows {
-		if doc, ok := d.ds.Get(fmt.Sprintf("%d:%s", d.ioID[i], snOf(i))); ok {
-			out = append(out, d.render(doc, i))
+	var out []skusnRow
+	if pg.Null == core.NotNull {
+		out = make([]skusnRow, 0, len(rows))
+		for _, i := range rows {
+			if doc, ok := d.ds.Get(fmt.Sprintf("%d:%s", d.ioID[i], snOf(i))); ok {
+				out = append(out, d.render(doc, i))
+				d.ds.MarkServed(doc.ID, doc.Version)
+			}
 		}
 	}
 	named := rowSet(q.ids)
 	d.mutate(func(doc *core.Doc) bool {
 		i := d.row(doc.ID)
-		return i >= 0 && q.matchAt(d, i, doc.Modified.Unix()) && (!q.byIDs || named[i])
+		return i >= 0 && q.matchAt(d, i, d.created[i]) && (!q.byIDs || named[i])
 	})
+	if pg.Null != core.NotNull {
+		return nil, nil
+	}
 	return out, nil
+}
+
+// collect returns how many flows q matches and the ones at [offset,
+// offset+size) in (create_time, io_id, sku_sn) order; call with mu held.
+func (d *skusnData) collect(q *skusnQuery, offset, size int) (int, []int32) {
+	if q.byIDs {
+		ids := slices.Clone(q.ids)
+		slices.SortFunc(ids, func(a, b int32) int { return cmpEntry(entry{d.created[a], a}, entry{d.created[b], b}) })
+		return page(slices.Values(ids), func(i int32) bool { return q.matchAt(d, i, d.created[i]) }, offset, size)
+	}
+	var m func(int32) bool
+	if q.hasWms {
+		m = func(i int32) bool { return wmsCoIDs[d.wms[i]] == q.wms }
+	}
+	return pageRange(d.ct, d.ct.lower(q.start), d.ct.upper(q.end), m, offset, size)
+}
+
+// key describes the query without its page number, for the random order.
+func (q *skusnQuery) key() uint64 {
+	c := *q
+	c.pageIndex = 0
+	return core.QueryKey(fmt.Sprintf("skusn %+v", c))
 }
 
 func (d *skusnData) render(doc core.Doc, i int32) skusnRow {
 	r := rowRand(d.seed, d.stream, i)
 	sku := d.catalog[r.IntN(len(d.catalog))]
-	at := doc.Modified.In(core.Shanghai).Format(core.VendorTimeLayout)
 	out := skusnRow{
 		IoID: d.ioID[i], OID: strconv.FormatInt(d.oID(i), 10), InoutType: int(d.typ[i]),
 		SkuID: sku.ID, SkuSn: snOf(i),
 		CostPrice: strconv.FormatFloat(sku.Price, 'f', 2, 64), CostAmount: sku.Price,
-		Remark: core.Pick(r, snRemarks), CreateTime: at, ModifiedTime: at,
+		Remark: core.Pick(r, snRemarks), CreateTime: fmtTime(d.created[i]),
+		ModifiedTime: core.FormatVendorTime(d.modifiedAt(doc, i)),
 	}
 	if t := d.typ[i]; t == 1 || t == 2 {
 		sup := core.Pick(r, core.Suppliers)

@@ -81,6 +81,14 @@ const (
 // sign, empty values included (contract 3.2: "exactly the fields that will
 // be posted"), so a client that sends an empty field it did not sign gets 10.
 //
+// Unique-code flows [I]: create_time never changes and is what the window
+// filters on; a change (mutate_rate) moves modified_time and the remark
+// only. The contract shows both fields but not how they move.
+//
+// Answer faults (order, null answers, total drift, duplicate and short
+// pages, modified_after_create) are simulated server surprises, all [I];
+// doc.go, "Answer faults", says how each looks on these interfaces.
+//
 // Rate-limit scope [I]: per app_key, shared by every interface including
 // the token endpoints. Only calls that pass the signature and timestamp
 // checks (and, for business calls, the token check) are counted.

@@ -44,6 +44,28 @@
 //   - Transport faults are recorded by core.Env.Wrap under the request path
 //     ("http_500", "http_502", "timeout").
 //
+// # Answer faults
+//
+// Both routes apply core.AnswerFaults (Faults.Interfaces["wdt_shops"], else
+// Faults.Answers) to the shop list, the same way and with the same dice.
+// They simulate server surprises and are all [I]:
+//
+//   - order: "asc" and "id_asc" are by shop_id (the documented order),
+//     "desc" and "id_desc" by shop_id descending, "random" a permutation
+//     fixed by the seed and the business fields except page_no (shop_no,
+//     platform, is_disabled, page_size), the same on both routes. A
+//     mutation changes no shop_id, so no order moves a shop.
+//   - null_rate: success (code 0 / errorcode 0) with total_count unchanged
+//     and shoplist null or missing.
+//   - total_drift_rate: total_count off by 1-3 (the contract's "a page
+//     whose total_count changes").
+//   - duplicate_rate, short_page_rate: as core.AnswerFaults says.
+//   - modified_after_create does not apply (shops have no create time).
+//
+// An answer carrying a fault is recorded under code "0" as usual and with
+// Stats.RecordFault("wdt", iface, kind), iface as for the codes below.
+// Shops rendered into an answer are marked served (core.Dataset.MarkServed).
+//
 // # Rate limit
 //
 // When env.Limits is on, each sid has a token bucket of shopRate (60 calls,

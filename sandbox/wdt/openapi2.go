@@ -17,11 +17,13 @@ type o2Error struct {
 	Message string `json:"message"`
 }
 
+// o2Shops is a shop.php answer; Shoplist is the rows, JSON null or nil
+// (absent) for a null answer.
 type o2Shops struct {
-	Code       int              `json:"code"`
-	Message    string           `json:"message"`
-	TotalCount int              `json:"total_count"`
-	Shoplist   []map[string]any `json:"shoplist"`
+	Code       int    `json:"code"`
+	Message    string `json:"message"`
+	TotalCount int    `json:"total_count"`
+	Shoplist   any    `json:"shoplist,omitempty"`
 }
 
 // o2Interfaces are the openapi2 interfaces the sandbox serves.
@@ -83,7 +85,7 @@ func (s *Sim) serveOpenapi2(w http.ResponseWriter, r *http.Request) {
 		fail(codeBadParam, err.Error())
 		return
 	}
-	total, rows := s.shopPage(q)
+	a := s.shopPage(q, iface)
 	s.env.Stats.Record(Vendor, iface, strconv.Itoa(codeOK))
-	core.WriteJSON(w, http.StatusOK, o2Shops{Code: codeOK, Message: "", TotalCount: total, Shoplist: rows})
+	core.WriteJSON(w, http.StatusOK, o2Shops{Code: codeOK, Message: "", TotalCount: a.total, Shoplist: a.list()})
 }

@@ -29,11 +29,12 @@ type qmErrorBody struct {
 	Message   string `json:"message"`
 }
 
+// qmShopsBody is a wdt.shop.query answer; Shoplist as in o2Shops.
 type qmShopsBody struct {
-	ErrorCode  int              `json:"errorcode"`
-	Message    string           `json:"message"`
-	TotalCount int              `json:"total_count"`
-	Shoplist   []map[string]any `json:"shoplist"`
+	ErrorCode  int    `json:"errorcode"`
+	Message    string `json:"message"`
+	TotalCount int    `json:"total_count"`
+	Shoplist   any    `json:"shoplist,omitempty"`
 }
 
 type qmEnvelope struct {
@@ -122,7 +123,7 @@ func (s *Sim) serveQimen(w http.ResponseWriter, r *http.Request) {
 		wdtError(codeBadParam, err.Error())
 		return
 	}
-	total, rows := s.shopPage(q)
+	a := s.shopPage(q, iface)
 	s.env.Stats.Record(Vendor, iface, strconv.Itoa(codeOK))
-	core.WriteJSON(w, http.StatusOK, qmEnvelope{qmShopsBody{ErrorCode: codeOK, Message: "", TotalCount: total, Shoplist: rows}})
+	core.WriteJSON(w, http.StatusOK, qmEnvelope{qmShopsBody{ErrorCode: codeOK, Message: "", TotalCount: a.total, Shoplist: a.list()}})
 }

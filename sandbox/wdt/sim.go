@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -233,27 +235,59 @@ func parseShopQuery(p map[string]string) (shopQuery, error) {
 	return q, nil
 }
 
+// shopAnswer is one page of the shop list as both routes answer it.
+type shopAnswer struct {
+	total int
+	rows  []map[string]any
+	null  core.NullKind
+}
+
+// list is the value of the shoplist key: the rows, JSON null, or nil for
+// a null answer without the key (the answer structs omit it).
+func (a shopAnswer) list() any {
+	switch a.null {
+	case core.NullList:
+		return json.RawMessage("null")
+	case core.MissingList:
+		return nil
+	}
+	return a.rows
+}
+
 // shopPage serves one page of q: the total over all pages and the rows of
-// page q.pageNo in shop_id order. It then applies the mutate fault to the
-// shops the query covers.
-func (s *Sim) shopPage(q shopQuery) (int, []map[string]any) {
+// page q.pageNo in shop_id order (or the order the answer faults ask). It
+// then applies the mutate fault to the shops the query covers. iface names
+// the answer in Stats.
+func (s *Sim) shopPage(q shopQuery, iface string) shopAnswer {
 	s.mu.RLock()
 	ds, ix := s.ds, s.ix
 	s.mu.RUnlock()
+	af := s.env.Faults().AnswerFor(DatasetShops)
+	// [I] a null answer keeps total_count and has shoplist null or absent.
+	pg := s.env.NewPage(af, core.PageSpec{
+		Vendor: Vendor, Iface: iface,
+		Offset: int(min(int64(q.pageNo)*int64(q.pageSize), math.MaxInt32)), Size: q.pageSize,
+		Nulls: []core.NullKind{core.NullList, core.MissingList},
+	})
 	ids := ix.ids(q)
+	if af.Reorders() {
+		ids = slices.Clone(ids) // ix.ids may return the index's own slice
+		c := q
+		c.pageNo = 0
+		core.Arrange(ids, af.Order, s.env.Seed, core.QueryKey(fmt.Sprintf("shops %+v", c)), func(id int) int64 { return int64(id) })
+	}
+	page := core.Window(ids, pg.Offset, pg.Size)
+	keep, total := pg.Cut(len(ids), len(page))
 	rows := []map[string]any{}
-	start := int64(q.pageNo) * int64(q.pageSize)
-	if start < int64(len(ids)) {
-		end := min(start+int64(q.pageSize), int64(len(ids)))
-		for _, id := range ids[start:end] {
-			if d, ok := ds.Get(strconv.Itoa(id)); ok {
-				rows = append(rows, renderShop(s.env.Seed, d))
-			}
+	for _, id := range page[:keep] {
+		if d, ok := ds.Get(strconv.Itoa(id)); ok {
+			rows = append(rows, renderShop(s.env.Seed, d))
+			ds.MarkServed(d.ID, d.Version)
 		}
 	}
 	s.env.MaybeMutate(ds, func(d *core.Doc) bool {
 		id, _ := d.Body["shop_id"].(int)
 		return ix.matches(q, id)
 	})
-	return len(ids), rows
+	return shopAnswer{total: total, rows: rows, null: pg.Null}
 }

@@ -50,4 +50,27 @@
 // validation are always enforced. After each product/list page is cut,
 // Env.MaybeMutate may modify one product the query covers (its name gets a
 // " vN" version suffix and its updateTime becomes now), so naive paging drifts.
+//
+// # Answer faults
+//
+// product/list applies core.AnswerFaults (Faults.Interfaces["xbb_products"],
+// else Faults.Answers). They simulate server surprises and are all [I]:
+//
+//   - order: "asc" is the documented (updateTime, dataId), whatever the
+//     conditions, also a query on addTime only (the sandbox has always
+//     ordered so); "desc" is exactly its reverse; "id_asc"/"id_desc" order by
+//     dataId; "random" is a permutation fixed by the seed, the conditions
+//     and pageSize. An order other than asc collects the query's matches and
+//     sorts them per call.
+//   - null_rate: success (code 1) with "result":null, or with result whose
+//     list is null while totalCount and totalPage stay truthful.
+//   - total_drift_rate: totalCount off by 1-3, totalPage computed from it.
+//   - duplicate_rate, short_page_rate: as core.AnswerFaults says.
+//   - modified_after_create does not apply (addTime and updateTime already
+//     differ, and the window is on updateTime).
+//
+// An answer carrying a fault is still recorded under code "1" and also with
+// Stats.RecordFault("xbb", "/pro/v2/api/product/list", kind). Products
+// rendered into an answer are marked served (core.Dataset.MarkServed). The
+// other list interfaces (empty lists) ignore answer faults.
 package xbb

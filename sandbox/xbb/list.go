@@ -3,6 +3,7 @@ package xbb
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -304,7 +305,8 @@ func paging(req request) (page, size int64, err error) {
 	return page, size, nil
 }
 
-// listResult is result of every list interface.
+// listResult is result of every list interface. List is null for a null
+// answer (json.RawMessage("null")).
 type listResult struct {
 	List       any   `json:"list"`
 	TotalCount int64 `json:"totalCount"`
@@ -324,6 +326,8 @@ type productItem struct {
 	AddTime    int64          `json:"addTime"`
 	UpdateTime int64          `json:"updateTime"`
 	Data       map[string]any `json:"data"`
+
+	version int // the document version rendered, for Dataset.MarkServed
 }
 
 func (s *Sim) productList(req request) (any, error) {
@@ -342,14 +346,37 @@ func (s *Sim) productList(req request) (any, error) {
 		return nil, err
 	}
 
+	af := s.env.Faults().AnswerFor(datasetName)
+	// [I] a null answer is "result":null or a result whose list is null
+	// with the totals.
+	pg := s.env.NewPage(af, core.PageSpec{
+		Vendor: vendorName, Iface: apiPrefix + "product/list",
+		Offset: int(min((page-1)*size, math.MaxInt32)), Size: int(size),
+		Nulls: []core.NullKind{core.NullData, core.NullList},
+	})
+	var arrange func([]int32)
+	if af.Reorders() {
+		key := core.QueryKey(fmt.Sprintf("product/list %+v size=%d", q, size))
+		arrange = func(pos []int32) {
+			core.Arrange(pos, af.Order, s.env.Seed, key, func(p int32) int64 { return dataID(p) })
+		}
+	}
+
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps := s.products
-	items, total, ok := ps.page(q, page, size)
+	items, total, ok := ps.page(q, int64(pg.Offset), int64(pg.Size), arrange)
 	if !ok {
 		// A product changed behind the index: rebuild it and serve again.
 		ps.resync()
-		items, total, _ = ps.page(q, page, size)
+		items, total, _ = ps.page(q, int64(pg.Offset), int64(pg.Size), arrange)
+	}
+	keep, reported := pg.Cut(int(total), len(items))
+	items = items[:keep]
+	if pg.Null == core.NotNull {
+		for _, it := range items {
+			ps.ds.MarkServed(strconv.FormatInt(it.DataID, 10), it.version)
+		}
 	}
 	// The mutate fault strikes after the page is cut, so the next page of
 	// the same query sees the list shifted (pagination drift).
@@ -358,12 +385,20 @@ func (s *Sim) productList(req request) (any, error) {
 			ps.move(ps.posOf(id), d.Modified.Unix())
 		}
 	}
-	return newListResult(items, total, page, size), nil
+	switch pg.Null {
+	case core.NullData:
+		return json.RawMessage("null"), nil
+	case core.NullList:
+		return newListResult(json.RawMessage("null"), int64(reported), page, size), nil
+	}
+	return newListResult(items, int64(reported), page, size), nil
 }
 
-// page cuts one page of q. ok is false when a served document's updateTime
-// disagrees with the index (the caller resyncs).
-func (ps *productStore) page(q query, page, size int64) (items []productItem, total int64, ok bool) {
+// page cuts the rows [off, off+size) of q's matches. The matches are in
+// (updateTime, dataId) order, or, when arrange is given, collected in full
+// and put in its order first. ok is false when a served document's
+// updateTime disagrees with the index (the caller resyncs).
+func (ps *productStore) page(q query, off, size int64, arrange func([]int32)) (items []productItem, total int64, ok bool) {
 	a, b := 0, len(ps.order)
 	if q.update.lo > math.MinInt64 {
 		a = ps.lowerBound(q.update.lo)
@@ -374,15 +409,25 @@ func (ps *productStore) page(q query, page, size int64) (items []productItem, to
 	if b < a {
 		b = a
 	}
-	off := (page - 1) * size
 	var hits []int32
-	if len(q.serial) == 0 && len(q.fields) == 0 && q.add == fullBounds() {
+	switch {
+	case arrange != nil:
+		var all []int32
+		for _, pos := range ps.order[a:b] {
+			if q.matchStored(ps, pos, func() map[string]any { return ps.body(pos) }) {
+				all = append(all, pos)
+			}
+		}
+		arrange(all)
+		total = int64(len(all))
+		hits = core.Window(all, int(min(off, total)), int(size))
+	case len(q.serial) == 0 && len(q.fields) == 0 && q.add == fullBounds():
 		// Only updateTime conditions: the window is a slice of the index.
 		total = int64(b - a)
 		if off < total {
 			hits = ps.order[a+int(off) : a+int(min(off+size, total))]
 		}
-	} else {
+	default:
 		for _, pos := range ps.order[a:b] {
 			if !q.matchStored(ps, pos, func() map[string]any { return ps.body(pos) }) {
 				continue
@@ -399,7 +444,9 @@ func (ps *productStore) page(q query, page, size int64) (items []productItem, to
 		if !found || d.Modified.Unix() != ps.mod[pos] {
 			return nil, 0, false
 		}
-		items = append(items, renderProduct(pos, d))
+		it := renderProduct(pos, d)
+		it.version = d.Version
+		items = append(items, it)
 	}
 	return items, total, true
 }

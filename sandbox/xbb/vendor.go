@@ -90,7 +90,9 @@ const (
 )
 
 // Ordering of product/list: ascending updateTime, then ascending dataId
-// (section 5.3). [I] that the real API sorts ascending.
+// (section 5.3). [I] that the real API sorts ascending. The answer faults
+// (doc.go) can reorder it, and can make answers null, totals drift, pages
+// overlap or come short: all [I] simulations of server surprises.
 
 // otherListPaths are the list interfaces the contract names for recognition
 // only (section 1). The sandbox tenant holds no such records: they answer an

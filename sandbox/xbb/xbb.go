@@ -26,9 +26,11 @@ const apiPrefix = "/pro/v2/api/"
 // maxBody bounds what the sandbox reads of a request body.
 const maxBody = 1 << 20
 
-// datasetName is the source dataset of XBB products; Doc.ID is the dataId
-// as a decimal string.
-const datasetName = "xbb_products"
+// DatasetProducts is the source dataset of XBB products; Doc.ID is the
+// dataId as a decimal string.
+const DatasetProducts = "xbb_products"
+
+const datasetName = DatasetProducts
 
 // Config holds the sandbox tenant's credentials.
 type Config struct {
