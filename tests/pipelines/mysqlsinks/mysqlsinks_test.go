@@ -651,7 +651,7 @@ func checkFlows(t *testing.T, rows map[string]flowRow, truth []core.TruthDoc, se
 			{"inout_type", r.inoutType.Int64, code},
 			{"inout_type_name", r.typeName.String, inoutNames[code]},
 			{"sku_id", r.skuID.String, src["sku_id"]},
-			{"create_time", r.createTime.String, td.Modified},
+			{"create_time", r.createTime.String, td.Created},
 			{"modified_time", r.modifiedTime.String, src["modified_time"]},
 			{"remark", nullStr(r.remark), emptyNil(src["remark"])},
 			{"supplier_name", nullStr(r.supplierName), emptyNil(src["supplier_name"])},
