@@ -22,6 +22,8 @@
 //	GET  /_sandbox/k3cloud/{FormId}   what was written to a K3Cloud form
 //	GET  /_sandbox/kis/bills          what was written to KIS
 //	POST /_sandbox/reset              back to the initial state
+//	POST /_sandbox/expire_tokens      the access tokens (and KIS sessions) in force expire now
+//	                                  (Jushuitan, KIS): the next call must renew them
 //
 // # Faults
 //

@@ -128,6 +128,10 @@ func New(o Options) (*Server, error) {
 	mux.HandleFunc("GET /_sandbox/stats", s.getStats)
 	mux.HandleFunc("GET /_sandbox/source/{dataset}", s.getSource)
 	mux.HandleFunc("POST /_sandbox/reset", s.postReset)
+	mux.HandleFunc("POST /_sandbox/expire_tokens", func(w http.ResponseWriter, _ *http.Request) {
+		s.ExpireTokens()
+		core.WriteJSON(w, http.StatusOK, map[string]any{"expired": true})
+	})
 	mux.HandleFunc("GET /_sandbox/", func(w http.ResponseWriter, r *http.Request) {
 		core.WriteJSON(w, http.StatusNotFound, map[string]any{"error": "unknown sandbox endpoint " + r.URL.Path})
 	})
@@ -191,6 +195,18 @@ func (s *Server) Close() error {
 		err = s.srv.Close()
 	}
 	return err
+}
+
+// ExpireTokens expires the access tokens in force at every vendor that
+// issues them (Jushuitan; KIS tokens and sessions): the next call must
+// renew. Also POST
+// /_sandbox/expire_tokens.
+func (s *Server) ExpireTokens() {
+	for _, sim := range s.sims {
+		if x, ok := sim.(interface{ ExpireTokens() }); ok {
+			x.ExpireTokens()
+		}
+	}
 }
 
 // Reset restores the initial state of every simulator and clears the stats.

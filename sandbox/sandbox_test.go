@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/erpsync/erpsync/sandbox/core"
+	"github.com/erpsync/erpsync/sandbox/jushuitan"
 	"github.com/erpsync/erpsync/sandbox/xbb"
 )
 
@@ -303,5 +305,44 @@ func TestAnswerFaultStatsAndServedVersion(t *testing.T) {
 	getJSON(t, sb.URL()+"/_sandbox/source/jushuitan_skusn", &skusn)
 	if d := skusn.Documents[0]; d.Created == "" || d.Created != d.Modified || d.ServedVersion != 0 {
 		t.Fatalf("skusn truth %+v", d)
+	}
+}
+
+func TestExpireTokensForcesARefresh(t *testing.T) {
+	sb := start(t)
+	j := jushuitan.DefaultConfig()
+	call := func() string {
+		t.Helper()
+		now := time.Now().In(core.Shanghai)
+		biz := fmt.Sprintf(`{"modified_begin":%q,"modified_end":%q,"page_index":1,"page_size":10}`,
+			now.Add(-time.Hour).Format(core.VendorTimeLayout), now.Format(core.VendorTimeLayout))
+		f := map[string]string{"app_key": j.AppKey, "access_token": j.AccessToken, "timestamp": fmt.Sprint(now.Unix()),
+			"charset": "utf-8", "version": "2", "biz": biz}
+		form := url.Values{}
+		for k, v := range f {
+			form.Set(k, v)
+		}
+		form.Set("sign", jushuitan.Sign(f, j.AppSecret))
+		resp, err := http.PostForm(sb.URL()+"/open/other/inout/query", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if got := call(); !strings.Contains(got, `"code":0`) {
+		t.Fatalf("a call with the configured token answered %s", got)
+	}
+	resp, err := http.Post(sb.URL()+"/_sandbox/expire_tokens", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /_sandbox/expire_tokens: %d", resp.StatusCode)
+	}
+	if got := call(); !strings.Contains(got, `"code":100`) {
+		t.Fatalf("a call with the expired token answered %s, want code 100", got)
 	}
 }

@@ -314,3 +314,16 @@ func (t *tokenStore) issue(secret string, now time.Time) (access, refresh string
 	t.access, t.refresh, t.issued = mk("access"), mk("refresh"), now
 	return t.access, t.refresh
 }
+
+// expire makes the access token in force expired now (its refresh token
+// stays usable), as if its lifetime had run out.
+func (t *tokenStore) expire() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.issued = time.Time{}
+}
+
+// ExpireTokens expires the access token in force: the next business call
+// is answered code 100 and a client must refresh. Tests use it to make a
+// token expiry happen at a chosen moment rather than by the clock.
+func (s *Sim) ExpireTokens() { s.tok.expire() }

@@ -378,3 +378,17 @@ func (s *Sim) businessAuth(r *http.Request) (*login, *apiError) {
 	}
 	return tok.login, nil
 }
+
+// ExpireTokens expires every access token and session issued so far (the
+// refresh tokens stay usable): the next business call is refused as
+// expired and a client must renew. Tests use it to make an expiry happen
+// at a chosen moment rather than by the clock.
+func (s *Sim) ExpireTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range []map[string]*grantRec{s.tokens, s.sessions} {
+		for _, g := range m {
+			g.issued = time.Time{}
+		}
+	}
+}

@@ -51,6 +51,20 @@ const (
 	// documents that change behind the checkpoint.
 	vendorSkew = 2 * time.Minute
 
+	// Answer faults of the Jushuitan sandbox (the ways a real server
+	// surprises a client): each seed answers in another order (answerOrder),
+	// and these shares of answers carry no list, a total off by a few, rows
+	// of the previous page again, or a page cut short; some unique-code
+	// flows have a modified_time hours after their create_time.
+	answerFaultRate     = 0.05
+	modifiedAfterCreate = 0.05
+	// Page sizes below the shipped ones (the configs read them from the
+	// environment), so windows span several pages and the page-level
+	// faults (duplicates, short pages, totals moving between pages) have
+	// pages to strike.
+	skusnPageSize = "20"
+	inoutPageSize = "15"
+
 	finalTimeout = 2 * time.Minute
 
 	createPath = "/koas/app007104/api/miscellaneousreceipt/create"
@@ -90,7 +104,11 @@ func jushuitanSource(t *testing.T, seed uint64, records int) *front {
 	t.Helper()
 	o := sandbox.DefaultOptions()
 	o.Seed, o.Records = seed, records
-	o.Faults = core.Faults{ErrorRate: errorRate, TokenTTL: core.Duration(jstTokenTTL), MutateRate: mutateRate}
+	o.Faults = core.Faults{ErrorRate: errorRate, TokenTTL: core.Duration(jstTokenTTL), MutateRate: mutateRate,
+		Answers: core.AnswerFaults{
+			Order: answerOrder(seed), ModifiedAfterCreate: modifiedAfterCreate, NullRate: answerFaultRate,
+			TotalDriftRate: answerFaultRate, DuplicateRate: answerFaultRate, ShortPageRate: answerFaultRate,
+		}}
 	o.Now = func() time.Time { return time.Now().Add(-vendorSkew) }
 	f := startFront(t, o)
 	f.timeouts(timeoutRate, sbjst.PathRefreshToken)
@@ -105,15 +123,53 @@ func jushuitanEnv(f *front) []string {
 	}
 }
 
-// stopMutating turns the mutation off for the final run (which must
-// converge) and keeps every other fault.
-func stopMutating(s *scenario, f *front) {
+// answerOrder is the order a seed's Jushuitan sandbox answers in: seeds
+// 1, 2, 3 (the default run) descending by the window's field, in a random
+// order fixed per query, and by id descending; later seeds cycle through
+// every order the sandbox has.
+func answerOrder(seed uint64) string {
+	orders := []string{"desc", "random", "id_desc", "asc", "id_asc"}
+	return orders[(seed+uint64(len(orders))-1)%uint64(len(orders))]
+}
+
+// beforeFinal turns the mutation off for the final run (which must
+// converge) and keeps every other fault. It also expires the credentials
+// in force at every sandbox given, so the final run renews them whatever
+// the kills left: whether a seed's kills happened to outlast a token
+// lifetime does not decide whether renewal is exercised.
+func beforeFinal(s *scenario, src *front, others ...*front) {
 	s.t.Helper()
-	faults := f.sb.Env().Faults()
+	faults := src.sb.Env().Faults()
 	faults.MutateRate = 0
-	if err := f.sb.SetFaults(faults); err != nil {
+	if err := src.sb.SetFaults(faults); err != nil {
 		s.fatalf("%v", err)
 	}
+	for _, f := range append([]*front{src}, others...) {
+		f.sb.ExpireTokens()
+	}
+}
+
+// answerFaults sums the answer faults a sandbox dealt, by kind.
+func answerFaults(f *front, vendor string) map[string]int {
+	out := map[string]int{}
+	for _, kinds := range f.sb.Stats().Faults[vendor] {
+		for k, n := range kinds {
+			out[k] += n
+		}
+	}
+	return out
+}
+
+// answerFaultsMissing names the kinds of answer fault expected on an
+// interface that the sandbox never dealt.
+func answerFaultsMissing(got map[string]int, kinds ...string) []string {
+	var out []string
+	for _, k := range kinds {
+		if got[k] == 0 {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // faultsStruck sums the faults a sandbox and its front dealt.
@@ -146,11 +202,11 @@ func chaosSkusnToMySQL(t *testing.T, seed uint64, db *sql.DB) {
 	t.Cleanup(func() { _, _ = db.Exec("DROP TABLE IF EXISTS `" + table + "`") })
 	const stream = "jushuitan_skusn_to_mysql"
 	s := newScenario(t, seed, stream,
-		append(jushuitanEnv(src), "MYSQL_DSN="+erpsynctest.MySQLDSN(), "JST_SKUSN_TABLE="+table),
+		append(jushuitanEnv(src), "MYSQL_DSN="+erpsynctest.MySQLDSN(), "JST_SKUSN_TABLE="+table, "JST_SKUSN_PAGE_SIZE="+skusnPageSize),
 		point{what: "source page", f: src, path: sbjst.PathSkusn, most: 4})
 
 	s.crash()
-	stopMutating(s, src)
+	beforeFinal(s, src)
 	s.finish(finalTimeout)
 
 	truth := src.sb.Env().Dataset(sbjst.DatasetSkusn).FullTruth()
@@ -183,10 +239,29 @@ func chaosSkusnToMySQL(t *testing.T, seed uint64, db *sql.DB) {
 			missing = append(missing, fmt.Sprintf("%s (version %d, modified %s)", d.ID, d.Version, d.Modified))
 			continue
 		}
-		var have, want any
+		var have, want map[string]any
 		wantRaw, _ := json.Marshal(d.Document)
-		if json.Unmarshal(raw, &have) != nil || json.Unmarshal(wantRaw, &want) != nil || !reflect.DeepEqual(have, want) {
-			stale = append(stale, fmt.Sprintf("%s: target %s, source (version %d) %s", d.ID, raw, d.Version, wantRaw))
+		if json.Unmarshal(raw, &have) != nil || json.Unmarshal(wantRaw, &want) != nil {
+			stale = append(stale, fmt.Sprintf("%s: target %s is not JSON", d.ID, raw))
+			continue
+		}
+		if d.ServedVersion < d.Version {
+			// Changed after the sandbox last served it: a create-time
+			// window never shows that change (the create time does not
+			// move), so the row holds the version last served, which only
+			// differs in its remark and modified_time.
+			v, ok := flowVersion(have["remark"])
+			delete(have, "remark")
+			delete(want, "remark")
+			delete(have, "modified_time")
+			delete(want, "modified_time")
+			if !ok || v > d.ServedVersion {
+				stale = append(stale, fmt.Sprintf("%s: remark %v of a version the sandbox never served (served %d, truth %d)", d.ID, raw, d.ServedVersion, d.Version))
+				continue
+			}
+		}
+		if !reflect.DeepEqual(have, want) {
+			stale = append(stale, fmt.Sprintf("%s: target %s, source (version %d, served %d) %s", d.ID, raw, d.Version, d.ServedVersion, wantRaw))
 		}
 	}
 	for id := range got {
@@ -208,12 +283,29 @@ func chaosSkusnToMySQL(t *testing.T, seed uint64, db *sql.DB) {
 	changed := mutated(src, sbjst.DatasetSkusn)
 	errs, timeouts := faultsStruck(src, sbjst.Vendor)
 	renewals := src.sb.Env().Stats.Count(sbjst.Vendor, sbjst.PathRefreshToken, "0")
-	if changed == 0 || renewals == 0 || errs+timeouts == 0 {
-		s.errorf("the chaos did not happen: %d flows changed, %d token renewals, %d errors, %d timeouts", changed, renewals, errs, timeouts)
+	answers := answerFaults(src, sbjst.Vendor)
+	// skusn answers a bare array: no total to drift.
+	missingFaults := answerFaultsMissing(answers, "null", "duplicate", "short_page")
+	if changed == 0 || renewals == 0 || errs+timeouts == 0 || len(missingFaults) > 0 {
+		s.errorf("the chaos did not happen: %d flows changed, %d token renewals, %d errors, %d timeouts, answer faults never dealt: %v",
+			changed, renewals, errs, timeouts, missingFaults)
 	}
-	s.summary("%d flows, %d rows, %d changed while paged, %d token renewals, %d 5xx, %d unanswered calls",
-		len(truth), len(got), changed, renewals, errs, timeouts)
+	s.summary("%d flows, %d rows, %d changed while paged, %d token renewals, %d 5xx, %d unanswered calls, answers in %s order with faults %v",
+		len(truth), len(got), changed, renewals, errs, timeouts, answerOrder(s.seed), answers)
 }
+
+// flowVersion reads the version out of a remark the sandbox's mutation
+// wrote ("流水备注已更新（第3版）"); a generated remark is version 1.
+func flowVersion(remark any) (int, bool) {
+	r, _ := remark.(string)
+	if m := flowRemarkVersion.FindStringSubmatch(r); m != nil {
+		v, err := strconv.Atoi(m[1])
+		return v, err == nil
+	}
+	return 1, true
+}
+
+var flowRemarkVersion = regexp.MustCompile(`^流水备注已更新（第(\d+)版）$`)
 
 // bill is the part of a Jushuitan other in/out bill the KIS mapping reads.
 type bill struct {
@@ -295,13 +387,13 @@ func chaosOtherInoutToKIS(t *testing.T, seed uint64) {
 		"KIS_BASE_URL="+kis.url, "KIS_CLIENT_ID="+k.ClientID, "KIS_CLIENT_SECRET="+k.ClientSecret,
 		"KIS_AUTH_CODE="+k.AuthCode, "KIS_ACCT_NUMBER="+k.AcctNumber, "KIS_PID="+k.PID, "KIS_ICRMID="+k.ICRMID,
 		// The sandbox's KIS knows the catalog SKUs as material numbers.
-		"KIS_MATERIAL_FALLBACK_TO_SKU=true"),
+		"KIS_MATERIAL_FALLBACK_TO_SKU=true", "JST_INOUT_PAGE_SIZE="+inoutPageSize),
 		point{what: "source page", f: src, path: sbjst.PathOtherInout, most: 3},
 		point{what: "KIS create", f: kis, path: createPath, most: 15})
 	s.flip = flip
 
 	s.crash()
-	stopMutating(s, src)
+	beforeFinal(s, src, kis)
 	s.finish(finalTimeout)
 
 	// What the pipeline must do with each source bill.
@@ -393,13 +485,15 @@ func chaosOtherInoutToKIS(t *testing.T, seed uint64) {
 	renewals := src.sb.Env().Stats.Count(sbjst.Vendor, sbjst.PathRefreshToken, "0")
 	kisRenewals := st.Count(sbkis.Vendor, "/koas/user/refresh_login_access_token", "0") +
 		st.Count(sbkis.Vendor, "/koas/user/refresh_auth_data", "0") + st.Count(sbkis.Vendor, "/koas/oauth2/access_token", "0")
-	if changed == 0 || renewals == 0 || kisRenewals == 0 || jErrs+jTimeouts+kErrs+kTimeouts == 0 {
-		s.errorf("the chaos did not happen: %d bills changed, %d Jushuitan and %d KIS credential renewals, %d+%d errors, %d+%d timeouts",
-			changed, renewals, kisRenewals, jErrs, kErrs, jTimeouts, kTimeouts)
+	answers := answerFaults(src, sbjst.Vendor)
+	missingFaults := answerFaultsMissing(answers, "null", "total_drift", "duplicate", "short_page")
+	if changed == 0 || renewals == 0 || kisRenewals == 0 || jErrs+jTimeouts+kErrs+kTimeouts == 0 || len(missingFaults) > 0 {
+		s.errorf("the chaos did not happen: %d bills changed, %d Jushuitan and %d KIS credential renewals, %d+%d errors, %d+%d timeouts, answer faults never dealt: %v",
+			changed, renewals, kisRenewals, jErrs, kErrs, jTimeouts, kTimeouts, missingFaults)
 	}
-	s.summary("%d bills written, %d rejected (%d dead letters, %d bills more than once), %d changed while paged, "+
+	s.summary("%d bills written, %d rejected (%d dead letters, %d bills more than once), %d changed while paged, answers in %s order with faults %v, "+
 		"%d Jushuitan and %d KIS credential renewals, %d KIS creates (%d expired-credential answers), 5xx %d+%d, unanswered %d+%d",
-		len(seen), len(rejected), len(dead), repeated, changed, renewals, kisRenewals,
+		len(seen), len(rejected), len(dead), repeated, changed, answerOrder(s.seed), answers, renewals, kisRenewals,
 		st.Count(sbkis.Vendor, createPath, ""), st.Count(sbkis.Vendor, createPath, "40101")+st.Count(sbkis.Vendor, createPath, "40102")+
 			st.Count(sbkis.Vendor, createPath, "40103")+st.Count(sbkis.Vendor, createPath, "40104"),
 		jErrs, kErrs, jTimeouts, kTimeouts)
