@@ -151,7 +151,7 @@ func Run(ctx context.Context, o Options, w io.Writer) ([]Result, error) {
 		o.StateDir = dir
 	}
 	for _, sub := range []string{"checkpoints", "ledgers", "dead_letters", "logs"} {
-		if err := os.MkdirAll(filepath.Join(o.StateDir, sub), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(o.StateDir, sub), 0o700); err != nil {
 			return nil, err
 		}
 	}

@@ -54,7 +54,7 @@ func StateDir(tb testing.TB) string {
 	tb.Helper()
 	dir := tb.TempDir()
 	for _, sub := range []string{"checkpoints", "ledgers", "dead_letters", "logs"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
 			tb.Fatal(err)
 		}
 	}

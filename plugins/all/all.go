@@ -15,6 +15,7 @@ import (
 	_ "github.com/erpsync/erpsync/plugins/mysql"
 	_ "github.com/erpsync/erpsync/plugins/observe"
 	_ "github.com/erpsync/erpsync/plugins/ratelimit"
+	_ "github.com/erpsync/erpsync/plugins/state"
 	_ "github.com/erpsync/erpsync/plugins/wdt"
 	_ "github.com/erpsync/erpsync/plugins/webhook"
 	_ "github.com/erpsync/erpsync/plugins/xbb"

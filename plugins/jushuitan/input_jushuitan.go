@@ -37,7 +37,9 @@ func limitsFor(api string) poll.VendorLimits {
 	if l, ok := jstLimits[normalizeAPI(api)]; ok {
 		return l
 	}
-	return poll.VendorLimits{MaxSpan: 7 * 24 * time.Hour}
+	// The client refuses pages above MaxPageSize(api) for interfaces the
+	// table does not list; refuse them at start (and in lint) instead.
+	return poll.VendorLimits{MaxSpan: 7 * 24 * time.Hour, MaxPageSize: MaxPageSize(api)}
 }
 
 func jushuitanInputSpec() *service.ConfigSpec {
@@ -55,14 +57,15 @@ the input adds `+"`page_index`"+`/`+"`page_size`"+`. Both answer forms are read:
 An expired token (code 100) is refreshed once and the call retried (self-built apps); a service-provider
 app cannot refresh (code 150) and stops with a re-authorization error. Codes 199/200 (rate limited) pause
 every stream sharing the `+"`rate_limit`"+` resource and retry. Limits: other in/out windows of at most 7
-days and pages of 50; unique-code flows 30 days and 1000.
+days and pages of 50; unique-code flows 30 days and 1000; other interfaces 7 days and 100. A `+"`window.start`"+` in the future is not a lint error (a Benthos lint rule cannot warn without failing `+"`lint`"+`): the input logs a warning when it starts, and reads nothing until then without a checkpoint.
 
 One message per document, one batch per page. Metadata: `+"`source_vendor`"+` (jushuitan), `+"`source_api`"+`,
 `+"`source_id`"+` (`+"`io_id`"+`; `+"`<io_id>:<sku_sn>`"+` for unique-code flows), `+"`source_modified`"+`,
 `+"`window_start`"+`, `+"`window_end`"+`, `+"`page`"+`.
 `).
 		Fields(
-			service.NewStringField(jiFieldBaseURL).Description("API host.").Default(DefaultBaseURL),
+			service.NewURLField(jiFieldBaseURL).Description("API host.").Default(DefaultBaseURL).
+				LintRule(poll.URLLintRule("jushuitan", jiFieldBaseURL, DefaultBaseURL, true)),
 			service.NewStringField(jiFieldAppKey).Description("Developer app key."),
 			service.NewStringField(jiFieldAppSecret).Description("Developer app secret; it signs every request.").Secret(),
 			service.NewStringField(jiFieldAccessToken).Description("The merchant's access token.").Secret(),
@@ -76,7 +79,7 @@ One message per document, one batch per page. Metadata: `+"`source_vendor`"+` (j
 			"Interface path, e.g. `/open/other/inout/query` or `/open/webapi/wmsapi/skusn/queryinoutitemskusns`.",
 			"Bloblang building the `biz` business parameters.",
 			poll.VendorLimits{MaxSpan: 30 * 24 * time.Hour, DefaultSpan: 7 * 24 * time.Hour, MaxPageSize: 1000})...).
-		LintRule(poll.LintRules("jushuitan", poll.VendorLimits{MaxSpan: 30 * 24 * time.Hour, MaxPageSize: 1000}, jstLimits)).
+		LintRule(poll.LintRules("jushuitan", limitsFor(""), jstLimits)).
 		Example("Confirmed other-return bills", "Incremental read of confirmed 其它退货 bills by modified time.", `
 input:
   jushuitan:
@@ -163,6 +166,7 @@ func newJushuitanInputFromParsed(conf *service.ParsedConfig, mgr *service.Resour
 	if err != nil {
 		return nil, err
 	}
+	poll.WarnFutureStart(log, opts, time.Now())
 	return service.AutoRetryNacksBatched(poll.New(client, opts, mgr)), nil
 }
 

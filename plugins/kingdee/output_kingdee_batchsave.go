@@ -85,7 +85,9 @@ not operable, `+"`on_conflict: fail`"+` on an existing number, a message without
 per-message error whose text names the vendor, the interface, the MsgCode, the form, the number and
 Kingdee's message, and ends with `+"`(permanent)`"+`; the same text is set as metadata `+"`"+MetaError+"`"+` on the
 message. K3Cloud returns one MsgCode per answer (the first failure's), so the code of other failed rows is
-the batch's; the message is per row. Only when the output closes with rows unresolved does it return one
+the batch's; the message is per row. Every row K3Cloud refuses, retried or not, is also logged at warn level
+in Kingdee's words, with fields `+"`msg_code`"+`, `+"`form`"+`, `+"`bill_no`"+` and `+"`d_index`"+` (its position in the request;
+up to 10 rows of one answer one by one, then a count). Only when the output closes with rows unresolved does it return one
 error for the whole batch, ending with `+"`(transient)`"+`, and the batch is delivered again (rows that landed
 are then found by the query). Per-message errors are never used for retries: Benthos v4.80.0 re-delivers
 the wrong messages when a batch it already reduced after a per-message error is rejected per message again.
@@ -724,6 +726,13 @@ func (o *batchSaveOutput) mapResult(res *SaveResult, docs []*doc, send []int, up
 		firstFailed = res.Status.Errors[0].DIndex
 	}
 	var again []int
+	logged := 0
+	defer func() {
+		if logged > maxRowLogs {
+			o.log.With("msg_code", res.Status.MsgCode, "form", o.form).
+				Warnf("kingdee_batchsave: %s: K3Cloud refused %d more rows of this BatchSave (MsgCode %d), not logged one by one; their messages are in each row's error", o.form, logged-maxRowLogs, res.Status.MsgCode)
+		}
+	}()
 	for j, i := range send {
 		d := docs[i]
 		if _, ok := succ[j]; ok {
@@ -763,6 +772,11 @@ func (o *batchSaveOutput) mapResult(res *SaveResult, docs []*doc, send []int, up
 		}
 		text := strings.Join(msgs, "; ")
 		code := fmt.Sprint(res.Status.MsgCode)
+		if !dup || o.onConflict == onConflictFail {
+			if logged++; logged <= maxRowLogs {
+				o.logRefusal(res.Status.MsgCode, j, d.number, text, kind)
+			}
+		}
 		switch {
 		case dup && o.onConflict == onConflictSkip:
 			out[i].done = true
@@ -781,6 +795,23 @@ func (o *batchSaveOutput) mapResult(res *SaveResult, docs []*doc, send []int, up
 		}
 	}
 	return again
+}
+
+// maxRowLogs bounds the rows of one BatchSave answer logged one by one.
+const maxRowLogs = 10
+
+// logRefusal logs a row K3Cloud refused, in Kingdee's words: Benthos logs
+// only one error of a failed batch, and a row retried here shows its
+// message only every warnEvery attempts, so without this line an operator
+// may never see what Kingdee said (e.g. MsgCode 500 服务器繁忙). dIndex is the
+// row's position in the request, as K3Cloud numbers it.
+func (o *batchSaveOutput) logRefusal(msgCode, dIndex int, number, text string, kind vendor.Kind) {
+	next := "permanent: not retried, the message fails with this error"
+	if kind != vendor.Permanent {
+		next = "retrying (" + kind.String() + ")"
+	}
+	o.log.With("msg_code", msgCode, "form", o.form, "bill_no", number, "d_index", dIndex).
+		Warnf("kingdee_batchsave: %s %s (DIndex %d): K3Cloud refused the row, MsgCode %d: %s; %s", o.form, number, dIndex, msgCode, text, next)
 }
 
 // transientMessage recognises per-row errors that a later call can fix;

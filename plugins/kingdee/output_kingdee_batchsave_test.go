@@ -3,6 +3,7 @@ package kingdee
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -84,7 +85,7 @@ func TestIntegrationBatchSaveExactlyOnce(t *testing.T) {
 			t.Parallel()
 			sb := startSandbox(t, nil)
 			batch := 20
-			if tt.faults != (core.Faults{}) {
+			if !reflect.DeepEqual(tt.faults, core.Faults{}) {
 				batch = 5 // more calls, more faults met
 			}
 			extra := ""
@@ -115,7 +116,7 @@ func TestIntegrationBatchSaveExactlyOnce(t *testing.T) {
 			for _, code := range []string{"http_500", "http_502", "timeout", "MsgCode 1"} {
 				faulted += sb.Env().Stats.Count("k3cloud", "", code)
 			}
-			if tt.faults != (core.Faults{}) && faulted == 0 {
+			if !reflect.DeepEqual(tt.faults, core.Faults{}) && faulted == 0 {
 				t.Fatal("the faults never fired: the test proves nothing")
 			}
 			writeTimeouts := 0

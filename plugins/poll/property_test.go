@@ -463,7 +463,7 @@ func (h *propHarness) checkCheckpointLocked() {
 }
 
 func (h *propHarness) describe(d *propDoc) string {
-	s := fmt.Sprintf("%s filter %s modified %s version %d", d.id, d.filter.In(shanghai).Format(propTimeLayout), fmtTime(d.modified), d.version)
+	s := fmt.Sprintf("%s filter %s modified %s version %d", d.id, d.filter.In(shanghai).Format(propTimeLayout), propFmtTime(d.modified), d.version)
 	if got := h.delivered[d.id]; got != nil {
 		var vs []int
 		for v := range got.versions {
@@ -477,7 +477,7 @@ func (h *propHarness) describe(d *propDoc) string {
 	return s
 }
 
-func fmtTime(t time.Time) string {
+func propFmtTime(t time.Time) string {
 	if t.IsZero() {
 		return "none"
 	}

@@ -2,6 +2,7 @@ package wdt
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
@@ -24,6 +25,18 @@ const (
 // 30 days (trade_query.php 60 minutes); shops are read in full.
 var wdtLimits = poll.VendorLimits{MaxSpan: 30 * 24 * time.Hour, DefaultSpan: time.Hour, MaxPageSize: 100}
 
+// wdtAPILimits are the interfaces whose limits differ from wdtLimits.
+var wdtAPILimits = map[string]poll.VendorLimits{
+	"trade_query.php": {MaxSpan: time.Hour, MaxPageSize: 100},
+}
+
+func limitsFor(api string) poll.VendorLimits {
+	if l, ok := wdtAPILimits[strings.TrimSpace(api)]; ok {
+		return l
+	}
+	return wdtLimits
+}
+
 func wdtInputSpec() *service.ConfigSpec {
 	return service.NewConfigSpec().
 		Beta().
@@ -39,9 +52,11 @@ wrapper is removed. Pages are numbered from 0 and end by `+"`total_count`"+`.
 Omit `+"`window`"+` for master data such as shops: the whole list is read each poll. One message per
 document, one batch per page. Metadata: `+"`source_vendor`"+` (wdt), `+"`source_api`"+`, `+"`source_id`"+`
 (`+"`shop_id`"+` for shops), `+"`source_modified`"+`, `+"`page`"+`, and in windowed reads `+"`window_start`"+`/`+"`window_end`"+`.
+Windows of `+"`trade_query.php`"+` span at most 60 minutes, of other interfaces 30 days; pages hold at most 100. A `+"`window.start`"+` in the future is not a lint error (a Benthos lint rule cannot warn without failing `+"`lint`"+`): the input logs a warning when it starts, and reads nothing until then without a checkpoint.
 `).
 		Fields(
-			service.NewStringField(wiFieldBaseURL).Description("API host (openapi2) or Qimen router URL; empty uses the production address of the protocol.").Default(""),
+			service.NewURLField(wiFieldBaseURL).Description("API host (openapi2) or Qimen router URL; empty uses the production address of the protocol.").Default("").
+				LintRule(poll.URLLintRule("wdt", wiFieldBaseURL, DefaultBaseURL, true)),
 			service.NewStringEnumField(wiFieldProtocol, ProtocolOpenapi2, ProtocolQimen).Description("openapi2 (native) or qimen (奇门).").Default(ProtocolOpenapi2),
 			service.NewStringField(wiFieldSID).Description("WDT seller account (sid), sent on both protocols."),
 			service.NewStringField(wiFieldAppKey).Description("openapi2 interface account (appkey).").Default(""),
@@ -54,14 +69,13 @@ document, one batch per page. Metadata: `+"`source_vendor`"+` (wdt), `+"`source_
 			"openapi2: the php interface, e.g. `shop.php`; qimen: the method, e.g. `wdt.shop.query`.",
 			"Bloblang building the business fields (filters such as `is_disabled`, `platform`, windows as `start_time`/`end_time`).",
 			wdtLimits)...).
-		LintRule(poll.LintRules("wdt", wdtLimits, map[string]poll.VendorLimits{
-			"trade_query.php": {MaxSpan: time.Hour, MaxPageSize: 100},
-		})).
-		LintRule(`root = match {
+		// One rule: a second LintRule call replaces the first.
+		LintRule(poll.LintRules("wdt", wdtLimits, wdtAPILimits)+`
+root = root.concat(match {
   this.protocol.or("openapi2") == "openapi2" && (this.appkey.or("") == "" || this.appsecret.or("") == "") => ["wdt: protocol openapi2 needs appkey and appsecret"],
   this.protocol.or("openapi2") == "qimen" && (this.app_key.or("") == "" || this.app_secret.or("") == "" || this.target_app_key.or("") == "") => ["wdt: protocol qimen needs app_key, app_secret and target_app_key"],
   _ => [],
-}`).
+})`).
 		Example("Shops through Qimen", "Every shop, read in full each hour (seed scenario: WDT shops to Kingdee customers).", `
 input:
   wdt:
@@ -93,10 +107,15 @@ func newWDTInputFromParsed(conf *service.ParsedConfig, mgr *service.Resources) (
 			return nil, err
 		}
 	}
-	opts, err := poll.ParseOptions(conf, Vendor, wdtLimits)
+	api, err := conf.FieldString(poll.FieldAPI)
 	if err != nil {
 		return nil, err
 	}
+	opts, err := poll.ParseOptions(conf, Vendor, limitsFor(api))
+	if err != nil {
+		return nil, err
+	}
+	poll.WarnFutureStart(mgr.Logger(), opts, time.Now())
 	if opts.FilterField == "" {
 		opts.FilterField = DefaultFilterField
 	}

@@ -32,9 +32,11 @@ usually `+"`conditions`"+` on `+"`updateTime`"+` (Unix seconds) from the window;
 
 One message per list item (its JSON as received), one batch per page. Metadata: `+"`source_vendor`"+` (xbb),
 `+"`source_api`"+`, `+"`source_id`"+` (dataId), `+"`source_modified`"+`, `+"`window_start`"+`, `+"`window_end`"+`, `+"`page`"+`.
+Pages hold at most 100 items. A `+"`window.start`"+` in the future is not a lint error (a Benthos lint rule cannot warn without failing `+"`lint`"+`): the input logs a warning when it starts, and reads nothing until then without a checkpoint.
 `).
 		Fields(
-			service.NewStringField(xiFieldBaseURL).Description("API host.").Default(DefaultBaseURL),
+			service.NewURLField(xiFieldBaseURL).Description("API host.").Default(DefaultBaseURL).
+				LintRule(poll.URLLintRule("xbb", xiFieldBaseURL, DefaultBaseURL, true)),
 			service.NewStringField(xiFieldCorpid).Description("Company id (corpid)."),
 			service.NewStringField(xiFieldToken).Description("Company API token; it signs every request.").Secret(),
 			service.NewStringField(xiFieldUserID).Description("Operator id sent as userId; empty sends none.").Default(""),
@@ -99,6 +101,7 @@ func newXBBInputFromParsed(conf *service.ParsedConfig, mgr *service.Resources) (
 	if err != nil {
 		return nil, err
 	}
+	poll.WarnFutureStart(mgr.Logger(), opts, time.Now())
 	return service.AutoRetryNacksBatched(poll.New(client, opts, mgr)), nil
 }
 

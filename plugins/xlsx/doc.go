@@ -54,5 +54,8 @@
 // what tells the number 123 from the text "00123", a date from a number, and
 // an error cell or an uncalculated formula from a blank. Memory is bounded by
 // the compressed workbook (held while opening) plus parts under 1 MiB; the
-// row count does not matter.
+// row count does not matter. Both excelize and the type scan decode a cell
+// whole, so before either reads the sheet, bounds.go measures it (and the
+// shared-string table) byte by byte, keeping no text, and refuses a workbook
+// with a cell over max_cell_chars or a row over max_row_chars.
 package xlsx

@@ -62,6 +62,12 @@ type Options struct {
 	// TempDir is where a non-file source is spooled and big parts unzipped;
 	// empty means os.TempDir().
 	TempDir string
+	// MaxCellChars refuses the workbook when a cell of the sheet holds more
+	// characters than this; 0 means DefaultMaxCellChars.
+	MaxCellChars int
+	// MaxRowChars refuses the workbook when a row of the sheet holds more
+	// characters, all cells together; 0 means DefaultMaxRowChars.
+	MaxRowChars int
 }
 
 // Row is one data row.
@@ -129,8 +135,14 @@ func Open(src io.Reader, opts Options) (rd *Reader, err error) {
 	if opts.HeaderRow == 0 {
 		opts.HeaderRow = 1
 	}
-	if opts.HeaderRow < 0 || opts.SheetIndex < 0 || opts.MaxRows < 0 {
-		return nil, fmt.Errorf("xlsx: header_row, sheet_index and max_rows cannot be negative")
+	if opts.MaxCellChars == 0 {
+		opts.MaxCellChars = DefaultMaxCellChars
+	}
+	if opts.MaxRowChars == 0 {
+		opts.MaxRowChars = DefaultMaxRowChars
+	}
+	if opts.HeaderRow < 0 || opts.SheetIndex < 0 || opts.MaxRows < 0 || opts.MaxCellChars < 0 || opts.MaxRowChars < 0 {
+		return nil, fmt.Errorf("xlsx: header_row, sheet_index, max_rows, max_cell_chars and max_row_chars cannot be negative")
 	}
 	if opts.Sheet != "" && opts.SheetIndex > 0 {
 		return nil, fmt.Errorf("xlsx: both sheet %q and sheet_index %d are set; set only one", opts.Sheet, opts.SheetIndex)
@@ -171,7 +183,18 @@ func Open(src io.Reader, opts Options) (rd *Reader, err error) {
 	if wb := r.f.WorkBook; wb != nil && wb.WorkbookPr != nil {
 		r.date1904 = wb.WorkbookPr.Date1904
 	}
-	if err := r.openScan(ra, size); err != nil {
+	zr, err := zip.NewReader(ra, size)
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot read the workbook's zip directory: %w", r.name, err)
+	}
+	p, err := sheetXMLPath(zr, r.f, r.sheet)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", r.name, err)
+	}
+	if err := r.checkBounds(zr, p); err != nil {
+		return nil, err
+	}
+	if err := r.openScan(zr, p); err != nil {
 		return nil, err
 	}
 	if r.rows, err = r.f.Rows(r.sheet); err != nil {
@@ -257,15 +280,7 @@ func (r *Reader) selectSheet() error {
 
 // openScan opens the sheet's XML a second time, straight from the zip, for
 // the cell types and stored values the excelize row iterator does not expose.
-func (r *Reader) openScan(ra io.ReaderAt, size int64) error {
-	zr, err := zip.NewReader(ra, size)
-	if err != nil {
-		return fmt.Errorf("%s: cannot read the workbook's zip directory: %w", r.name, err)
-	}
-	p, err := sheetXMLPath(zr, r.f, r.sheet)
-	if err != nil {
-		return fmt.Errorf("%s: %w", r.name, err)
-	}
+func (r *Reader) openScan(zr *zip.Reader, p string) error {
 	zf := findZipFile(zr, p)
 	if zf == nil {
 		return fmt.Errorf("%s: the workbook lists the sheet at %s but the file has no such part", r.name, p)
@@ -277,6 +292,57 @@ func (r *Reader) openScan(ra io.ReaderAt, size int64) error {
 	r.scan = newSheetScanner(rc)
 	if err := r.scan.start(); err != nil {
 		return fmt.Errorf("%s: worksheet XML cannot be read: %w", r.name, err)
+	}
+	return nil
+}
+
+// checkBounds refuses the workbook when a cell or row of the sheet (part p)
+// holds more text than MaxCellChars or MaxRowChars, before excelize or the
+// type scan read the sheet: both hold a cell whole while decoding it, so the
+// check cannot be made as they go. The shared-string table is measured first
+// (its strings count where the sheet refers to them). The error names the
+// sheet, the row, the column, the limit and the field that sets it.
+func (r *Reader) checkBounds(zr *zip.Reader, p string) error {
+	b := sheetBounds{maxCell: r.opts.MaxCellChars, maxRow: r.opts.MaxRowChars}
+	over := -1
+	var sstSize uint64
+	if zf := findZipFile(zr, "xl/sharedStrings.xml"); zf != nil {
+		rc, err := zf.Open()
+		if err == nil {
+			var serr error
+			b.shared, over, serr = sharedStringSizes(rc, b.maxCell)
+			_ = rc.Close()
+			if serr != nil {
+				return fmt.Errorf("%s: %w: %w", r.name, ErrTooLarge, serr)
+			}
+			sstSize = zf.UncompressedSize64
+		}
+	}
+	zf := findZipFile(zr, p)
+	if zf == nil {
+		return nil // openScan reports it
+	}
+	rc, err := zf.Open()
+	if err != nil {
+		return nil
+	}
+	defer rc.Close()
+	usesShared, prob := checkSheetSizes(rc, b)
+	fix := "shorten the cell"
+	field := "max_cell_chars"
+	if prob != nil && strings.HasPrefix(prob.msg, "the row") {
+		fix, field = "shorten the row's cells", "max_row_chars"
+	}
+	switch {
+	case prob != nil && prob.col > 0:
+		letter, _ := excelize.ColumnNumberToName(prob.col)
+		return fmt.Errorf("%s: row %d, column %s: %w: %s; the file is not imported (no row of it was read): %s or raise %s", r.name, prob.row, letter, ErrTooLarge, prob.msg, fix, field)
+	case prob != nil:
+		return fmt.Errorf("%s: after row %d: %w: %s", r.name, prob.row, ErrTooLarge, prob.msg)
+	case over >= 0 && usesShared && sstSize > partMemoryLimit:
+		// excelize reads a big shared-string table whole, string by string,
+		// on the first shared-string cell: this one would be held too.
+		return fmt.Errorf("%s: %w: shared string #%d in xl/sharedStrings.xml holds more than %d characters (max_cell_chars is %d); no cell of this sheet shows it, but the table is read whole; the file is not imported (no row of it was read): shorten that string (it is on another sheet) or raise max_cell_chars", r.name, ErrTooLarge, over, b.maxCell, b.maxCell)
 	}
 	return nil
 }

@@ -221,6 +221,19 @@ func TestStreamFileInput(t *testing.T) {
 		{"D-005", "新物料", "十"},    // text in a number column: dead letter
 		{"E-006", "", 1},         // the mapping rejects it: dead letter
 	}}))
+	// Over max_cell_chars: refused whole (logged, none of its rows read),
+	// and the file input goes on.
+	writeFile(t, in, "d_物料.xlsx", buildWorkbook(t, testSheet{name: "物料", rows: [][]any{
+		{"标题"},
+		{"物料编码", "物料名称", "数量"},
+		{"F-007", "正常", 1},
+		{"F-008", strings.Repeat("长", 1001), 1},
+	}}))
+	writeFile(t, in, "e_物料.xlsx", buildWorkbook(t, testSheet{name: "物料", rows: [][]any{
+		{"标题"},
+		{"物料编码", "物料名称", "数量"},
+		{"G-009", "后一个文件", 2},
+	}}))
 	out, dead := filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "dead.jsonl")
 	conf := `
 input:
@@ -230,6 +243,7 @@ input:
       xlsx:
         sheet: 物料
         header_row: 2
+        max_cell_chars: 1000
         types:
           数量: number
 pipeline:
@@ -284,6 +298,7 @@ logger:
 		`{"FDate":"2024-03-15 10:30:00","FName":"螺丝 M3","FNumber":"00123","FQty":100,"row":3}`,
 		`{"FDate":"2023-03-15 12:00:00","FName":"垫片","FNumber":"A-002","FQty":2.25,"row":4}`,
 		`{"FDate":"18:00:00","FName":"中文名称（全角）","FNumber":"C-004","FQty":-3,"row":8}`,
+		`{"FDate":null,"FName":"后一个文件","FNumber":"G-009","FQty":2,"row":3}`,
 	}
 	// Messages may be written out of order; compare as sorted sets.
 	got := readLines(t, out)
