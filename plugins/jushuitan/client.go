@@ -583,6 +583,14 @@ func fieldsFor(api string) docFields {
 	return docFields{id: firstID("io_id", "o_id", "id"), modified: []string{"modified"}, filter: "modified"}
 }
 
+// StableFilter tells whether filter, the window's filter field of api,
+// never changes once a document exists: the create time of unique-code
+// flows (create_time_start/create_time_end) [C contract 5.3]. A document
+// then never leaves a window while it is read.
+func StableFilter(api, filter string) bool {
+	return normalizeAPI(api) == APISkusn && filter == "create_time"
+}
+
 // DefaultFilterField is the field the window of api filters on when the
 // input names none (window.filter_field): modified for other in/out bills
 // and unknown interfaces, create_time for unique-code flows.

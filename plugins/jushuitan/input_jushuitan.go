@@ -155,6 +155,7 @@ func newJushuitanInputFromParsed(conf *service.ParsedConfig, mgr *service.Resour
 	if opts.FilterField == "" {
 		opts.FilterField = DefaultFilterField(api)
 	}
+	opts.StableFilter = StableFilter(api, opts.FilterField)
 	cfg.FilterField = opts.FilterField
 	cfg.MaxAnswerBytes = int64(opts.MaxAnswerBytes)
 	if opts.Timeout > 0 {

@@ -57,6 +57,12 @@ type Options struct {
 	FilterField string
 	// MaxAnswerBytes is max_answer_bytes, for the input to give its client.
 	MaxAnswerBytes int
+	// StableFilter: the window's filter field never changes once a
+	// document exists (a create time), so documents never leave a window
+	// while it is read. Without counts, one pass then proves a window read;
+	// otherwise two passes holding the same documents are needed. Inputs
+	// set it only for interfaces documented so and their default filter field.
+	StableFilter bool
 	// Now overrides the clock (tests).
 	Now func() time.Time
 }

@@ -47,6 +47,9 @@ type span struct {
 	page     int
 	pass     pass
 	attempts int // passes over this span that failed their checks
+	// prevIDs are the documents of the last clean pass, for spans that
+	// need two agreeing passes (no counts; documents may leave the window).
+	prevIDs map[string]struct{}
 }
 
 // jump records what the query before a keyset jump promised: total
@@ -248,6 +251,11 @@ func (e *Engine) passPage(s *span, p vendor.Page) (outcome, string) {
 			if len(ids) == 0 {
 				need = emptyConfirmations
 			}
+			if !e.o.StableFilter {
+				// Two agreeing passes are required anyway (passEnd): one
+				// more answer to the last page is enough per pass.
+				need = 1
+			}
 			if ps.same >= need {
 				return e.passEnd(s)
 			}
@@ -283,6 +291,24 @@ func (e *Engine) passEnd(s *span) (outcome, string) {
 		ps.note(fmt.Sprintf("the pages held %d documents, the vendor counted %d", ps.rows, ps.total))
 	}
 	why := ps.dirty
+	if why == "" && ps.total < 0 && !e.o.StableFilter {
+		// Without a count, numbered pages skip a document when one already
+		// read leaves the window (it changed and moved past the end); that
+		// one is then missing from the next pass. So a span is read when two
+		// passes in a row hold the same documents.
+		if s.prevIDs != nil && sameSet(s.prevIDs, ps.ids) {
+			return stepDone, ""
+		}
+		if s.prevIDs != nil {
+			why = fmt.Sprintf("two passes held different documents (%d, then %d)", len(s.prevIDs), len(ps.ids))
+		} else {
+			s.prevIDs = ps.ids
+			s.page = 0
+			s.pass.reset()
+			return stepNext, ""
+		}
+		s.prevIDs = ps.ids
+	}
 	if why == "" {
 		return stepDone, ""
 	}
@@ -318,6 +344,18 @@ func split(s *span) (*span, *span) {
 		mid = s.lo.Add(time.Second)
 	}
 	return &span{lo: s.lo, hi: mid}, &span{lo: mid, hi: s.hi}
+}
+
+func sameSet(a, b map[string]struct{}) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for id := range a {
+		if _, ok := b[id]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func sameIDs(a, b []string) bool {
