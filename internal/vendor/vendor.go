@@ -50,7 +50,8 @@ type Error struct {
 	Msg       string // the vendor's message, or a transport description
 	Status    int    // HTTP status when the transport failed, else 0
 	Kind      Kind
-	// RetryAfter is how long the vendor asks the caller to wait (0: caller's backoff).
+	// RetryAfter is how long the vendor asks the caller to wait, or how
+	// soon a glitch is worth asking again (0: the caller's backoff).
 	RetryAfter time.Duration
 	// Err is the underlying transport error, if any.
 	Err error
@@ -73,6 +74,20 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// InconsistentRetry is how soon an inconsistent answer is asked for again:
+// it is a glitch of the vendor's answer, not an overloaded server, so
+// there is no reason to back off as after a 5xx.
+const InconsistentRetry = 200 * time.Millisecond
+
+// Inconsistent is a success answer that contradicts what the interface
+// promises (a null list where a page object is documented, a count
+// without its documents). The next answer may well be whole, and taking
+// this one as empty would lose documents, so it is transient, asked for
+// again after InconsistentRetry.
+func Inconsistent(vendorName, iface, msg string) *Error {
+	return &Error{Vendor: vendorName, Interface: iface, Kind: Transient, RetryAfter: InconsistentRetry, Msg: "inconsistent answer: " + msg}
+}
 
 // KindOf returns the kind of a vendor error, Transient for context-free
 // network errors, and Permanent for anything else that is not a vendor error.

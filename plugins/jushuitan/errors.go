@@ -137,7 +137,7 @@ func (c *Client) badAnswer(api, what string, body []byte, redact ...string) *ven
 // without its documents): the next answer may well be whole, and taking
 // this one as empty would lose documents, so it is transient.
 func inconsistent(api, format string, args ...any) *vendor.Error {
-	return &vendor.Error{Vendor: vendorName, Interface: api, Kind: vendor.Transient, Msg: "inconsistent answer: " + fmt.Sprintf(format, args...)}
+	return vendor.Inconsistent(vendorName, api, fmt.Sprintf(format, args...))
 }
 
 // permanent is a failure of the caller's input or of the answer's shape

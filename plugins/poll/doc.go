@@ -1,17 +1,80 @@
 // Package poll is the engine every polling vendor input (jushuitan, wdt,
-// xbb) is built on. It plans time windows over a vendor's modified-time
-// filter (or full reads of master data), pages through each window by the
+// xbb) is built on. It plans time windows over one of a vendor's time
+// filters (or full reads of master data), pages through each window by the
 // vendor's convention, emits one message per document and one batch per
 // page, and stores a checkpoint — the end of the last window whose every
 // message was acknowledged, in order — in a cache resource, only after the
 // acknowledgements. A restart resumes from checkpoint - lookback.
 //
-// Paging inside a window is keyset paging on the documents' modified time:
-// after a full page, the next request asks for page 0 of the window narrowed
-// to start at the newest modified time seen. Vendors re-sort lists as rows
-// change, so numbered pages over a moving list skip rows; narrowing the
-// window never does. When a whole page shares one modified time the engine
-// falls back to the next page number of the narrowed window.
+// # The window's filter field
+//
+// A window is a range of one document field: the field the request's
+// bounds filter on (window.filter_field; modified for most interfaces,
+// create_time for Jushuitan unique-code flows, io_date for other in/out
+// bills read with date_type 2). Clients report its value per document as
+// vendor.Document.Filter, apart from the document's modified time
+// (Document.Modified, metadata source_modified), which the engine never
+// pages on: the two differ, by hours, on real data.
+//
+// # Reading a window: the engine trusts no order it has not verified
+//
+// The rule the engine follows, whatever order the vendor answers in:
+//
+//  1. Keyset jumps, only when an answer proves them safe. The first
+//     request of a window asks for page 0 of [start, end]. When that page
+//     is full, every document on it has a filter value inside the
+//     requested range, the page is sorted ascending by that value, and the
+//     vendor counts (a total), the next request asks for page 0 of the
+//     window narrowed to start at the page's newest filter value — a
+//     "jump". Narrowing never skips a document that moved while the window
+//     was read, where numbered pages over a list that changes do.
+//  2. Every jump is verified: the next query's total must be exactly the
+//     previous total minus the documents of the page below the jump point.
+//     Otherwise documents left the window meanwhile, or the vendor was not
+//     sorted after all; only a read of the skipped range can tell, so that
+//     range is read again as a span of its own (rule 3).
+//  3. Everything else is read in numbered passes: pages 0, 1, 2, ... of one
+//     query. A pass is trusted only when every page reports the same
+//     total, no document comes twice, and the pages add up to the total.
+//     A page that breaks one of these is asked for again first (a glitch
+//     rarely repeats); if it persists, the pass is read again, and a span
+//     whose passes keep failing is halved (down to one second). A span
+//     that cannot be read consistently after several passes is reported as
+//     a transient error: the checkpoint stays, and the read starts over.
+//  4. The first answer that is not sorted ascending by the filter field,
+//     holds a document without it, or holds one outside the requested
+//     range turns keyset jumps off for the rest of the process (logged
+//     once, with the reason): the vendor does not answer the way a jump
+//     assumes, or window.filter_field names the wrong field.
+//  5. End of a list. With a total, the vendor's own signals end a pass
+//     (clients take has_next and the page counts so that a disagreement
+//     reads one more page rather than one fewer), a full last page is
+//     confirmed by the next page being empty, and the rows must add up to
+//     the total. Without a total (bare-array interfaces), only a page
+//     shorter than the page size ends a pass, and only after the same
+//     request answered the same again (an empty or null answer several
+//     times): a null list or a page cut short mid-read looks exactly like
+//     the end otherwise.
+//  6. Without a total, numbered pages skip a document when one already
+//     read leaves the window (it changed and its filter value moved past
+//     the window's end); that document is then missing from the next pass.
+//     So a span is read when two passes in a row hold the same documents —
+//     unless the filter field never changes once a document exists (a
+//     create time: Options.StableFilter), where one pass is enough.
+//
+// Where a vendor's documentation is silent about its answers (sort order,
+// whether an empty list is [] or null, whether totals hold still), these
+// rules choose the reading that cannot lose documents; the cost is extra
+// requests, counted in erpsync_window_rereads_total and in the requests
+// metric. Clients check each answer against what the interface promises
+// (a null list where a page object is documented is a transient error, not
+// an empty page); the engine checks pages against each other.
+//
+// Documents read again unchanged (jump boundaries, re-read passes,
+// lookback) are not emitted again: the engine remembers a hash of each
+// document emitted in the current window and its overlap.
+//
+// # Errors
 //
 // Vendor clients provide a Fetcher; errors are classified with
 // internal/vendor.Kind: transient and rate-limited calls are retried with

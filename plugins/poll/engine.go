@@ -418,6 +418,9 @@ func (e *Engine) fetch(ctx context.Context, params map[string]any, page int) (ve
 			ve = &vendor.Error{Vendor: e.o.Vendor, Interface: e.o.API, Msg: msg, Kind: vendor.Transient, Err: err}
 		}
 		wait := backoff
+		if ve.RetryAfter > 0 {
+			wait = ve.RetryAfter
+		}
 		switch ve.Kind {
 		case vendor.Permanent:
 			return vendor.Page{}, ve
@@ -433,9 +436,6 @@ func (e *Engine) fetch(ctx context.Context, params map[string]any, page int) (ve
 			e.log.Infof("%s %s: credentials renewed after code %s", e.o.Vendor, e.o.API, ve.Code)
 			continue
 		case vendor.RateLimited:
-			if ve.RetryAfter > 0 {
-				wait = ve.RetryAfter
-			}
 			// Every stream sharing the rate limit waits, not only this one.
 			e.pace.pause(e.now().Add(wait))
 			e.met.waits.Incr(1, e.o.Vendor, e.o.API)

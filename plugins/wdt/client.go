@@ -377,6 +377,12 @@ func (cl *call) fail(kind vendor.Kind, code, msg string) *vendor.Error {
 	return &vendor.Error{Vendor: Vendor, Interface: cl.api, Code: code, Msg: cl.redact(msg), Kind: kind}
 }
 
+// inconsistent is a success answer contradicting what the interface
+// promises: transient, asked for again soon (vendor.Inconsistent).
+func (cl *call) inconsistent(msg string) *vendor.Error {
+	return vendor.Inconsistent(Vendor, cl.api, msg)
+}
+
 func (cl *call) redact(s string) string {
 	for _, secret := range []string{cl.c.cfg.AppSecret, cl.c.cfg.QimenAppSecret, cl.sign} {
 		if secret != "" {
@@ -610,7 +616,7 @@ func (cl *call) page(obj object, pageNo, pageSize int) (vendor.Page, error) {
 		}
 		if spec.list == "" {
 			if total > 0 {
-				return vendor.Page{}, cl.fail(vendor.Transient, "", fmt.Sprintf("inconsistent answer: total_count %d but no list field (an interface the client does not know the list of must answer one array)", total))
+				return vendor.Page{}, cl.inconsistent(fmt.Sprintf("total_count %d but no list field (an interface the client does not know the list of must answer one array)", total))
 			}
 			return vendor.Page{Total: total, Size: pageSize, Code: "0"}, nil
 		}
@@ -629,7 +635,7 @@ func (cl *call) page(obj object, pageNo, pageSize int) (vendor.Page, error) {
 			return vendor.Page{}, cl.fail(vendor.Permanent, "", fmt.Sprintf("%s is not a list: %v", spec.list, err))
 		}
 	} else if total > pageNo*pageSize {
-		return vendor.Page{}, cl.fail(vendor.Transient, "", fmt.Sprintf("inconsistent answer: code 0 with total_count %d but no %s list for page_no %d", total, spec.list, pageNo))
+		return vendor.Page{}, cl.inconsistent(fmt.Sprintf("code 0 with total_count %d but no %s list for page_no %d", total, spec.list, pageNo))
 	}
 	docs := make([]vendor.Document, 0, len(items))
 	for i, item := range items {

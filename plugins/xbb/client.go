@@ -410,7 +410,7 @@ func fieldOf(item map[string]json.RawMessage, key string) json.RawMessage {
 // inconsistent is a success answer that contradicts what a list answer
 // promises: the next answer may be whole, so it is transient.
 func (c *Client) inconsistent(path, msg string) error {
-	return &vendor.Error{Vendor: vendorName, Interface: path, Kind: vendor.Transient, Msg: "inconsistent answer: " + msg}
+	return vendor.Inconsistent(vendorName, path, msg)
 }
 
 // clientErr is a call refused before anything was sent.

@@ -18,7 +18,17 @@
 // drops (not the 30 s the configs wait); a Jushuitan token refresh is never
 // served-then-lost (its refresh token is single-use: no client recovers
 // from that); the Jushuitan clock runs 2 minutes behind erpsync's, so the
-// final run sees the last changes without waiting out window.lag.
+// final run sees the last changes without waiting out window.lag; no kill
+// lands between a Jushuitan token renewal and the client's next call (the
+// renewed pair is stored before it is used, and a kill in between strands
+// the merchant as surely as a lost answer would).
+//
+// Every seed also answers in an order of its own (descending, random,
+// by id, ...) with null lists, drifting totals, repeated rows and short
+// pages, on pages small enough that windows span several of them; the
+// suite checks that every kind struck somewhere in the run. Credentials in
+// force are expired before the final run, so renewal is exercised
+// whatever the kills left.
 //
 // Run: go test ./tests/chaos/ (MariaDB at MYSQL_DSN, as tests/run.sh starts it).
 package chaos

@@ -75,7 +75,16 @@ type front struct {
 	answered    map[string]int
 	injected    int
 	changed     chan struct{}
+	// renewing: a credential renewal was answered and the client has not
+	// called since, so it may not have stored the new pair yet.
+	renewing bool
 }
+
+// renewalPaths answer with a single-use credential: a client killed after
+// the answer and before it stored the new pair must be authorized again
+// by the merchant, whatever it does. No kill lands in that window (see
+// waitRenewed); every other moment is fair.
+var renewalPaths = map[string]bool{"/openWeb/auth/refreshToken": true}
 
 // startFront builds a sandbox from o (its Addr is ignored) and serves it.
 func startFront(t *testing.T, o sandbox.Options) *front {
@@ -148,6 +157,11 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sw := &statusWriter{ResponseWriter: w}
 	f.sb.Handler().ServeHTTP(sw, r)
+	if !strings.HasPrefix(path, "/_sandbox/") {
+		f.mu.Lock()
+		f.renewing = renewalPaths[path] && sw.status < 300
+		f.mu.Unlock()
+	}
 	if sw.status == 0 || sw.status < 500 {
 		f.mu.Lock()
 		f.answered[path]++
@@ -162,6 +176,25 @@ func (f *front) count(path string) (int, <-chan struct{}) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.answered[path], f.changed
+}
+
+// waitRenewed waits (at most 10 s) until no renewal answer awaits the
+// client's next call: the client stores a renewed pair before it uses it.
+func (f *front) waitRenewed() {
+	limit := time.After(10 * time.Second)
+	for {
+		f.mu.Lock()
+		renewing, ch := f.renewing, f.changed
+		f.mu.Unlock()
+		if !renewing {
+			return
+		}
+		select {
+		case <-ch:
+		case <-limit:
+			return
+		}
+	}
 }
 
 // injectedTimeouts is how many calls the front left unanswered itself.
@@ -372,6 +405,9 @@ func (s *scenario) crash() {
 			s.waitOrExit(p, time.After(after))
 		}
 		stopFlip()
+		for _, pt := range s.points {
+			pt.f.waitRenewed()
+		}
 		if !p.running() {
 			if p.err != nil {
 				s.fatalf("run %d (to be killed %s) failed by itself: %v\n%s", s.runs, where, p.err, p.tail(40))
