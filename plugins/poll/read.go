@@ -72,7 +72,7 @@ type pass struct {
 	lastIDs []string
 	lastNew []string // ids the last answer added to ids
 	reasks  int
-	same    int // answers in a row identical to the one before (end confirmation)
+	same    int  // answers in a row identical to the one before (end confirmation)
 	probed  bool // the page after a full last page was asked for (counted passes)
 }
 
