@@ -14,4 +14,27 @@
 // input_jushuitan.go. The contract the client follows is
 // docs/vendors/jushuitan.md; the legacy ERP API on open.erp321.com is a
 // different protocol and is not spoken here.
+//
+// # What an answer promises, and what the client does when it breaks it
+//
+//   - Window filter fields: other/inout's modified_begin/modified_end filter
+//     on modified (io_date with date_type 2) [C contract 5.2]; unique-code
+//     flows' create_time_start/create_time_end on create_time [C 5.3], which
+//     never changes once a flow exists (StableFilter). Document.Filter is
+//     read from that field, Document.Modified from modified /
+//     modified_time: they differ by hours on real flows.
+//   - other/inout always answers a page object (datas, has_next,
+//     page_count, data_count) [C JSTJ response class]: data null, or no
+//     datas while data_count counts documents, is an inconsistent answer
+//     (transient, asked again), never an empty window.
+//   - has_next and page_index < page_count are both honoured: when they
+//     disagree, one more page is read [I: the docs do not say which wins;
+//     this reading cannot lose documents]. Total is data_count, Size the
+//     page_size the answer reports.
+//   - Unique-code flows answer a bare array without counts [C]: a null or
+//     empty array is an empty page, and only a short page can end a read,
+//     which the poll engine confirms by asking again [I: the docs are
+//     silent on both].
+//   - Sort order: undocumented for both interfaces [I]; the engine verifies
+//     what it relies on (plugins/poll).
 package jushuitan

@@ -445,3 +445,29 @@ func TestHostileVendorsLoseNothing(t *testing.T) {
 		})
 	}
 }
+
+// slowVendor never answers within the request's timeout; its error, like
+// a client's, already names the vendor and the interface.
+type slowVendor struct{}
+
+func (slowVendor) FetchPage(ctx context.Context, api string, _ map[string]any, _, _ int) (vendor.Page, error) {
+	<-ctx.Done()
+	return vendor.Page{}, fmt.Errorf("fake: %s: %w", api, ctx.Err())
+}
+
+// TestTimeoutNamedOnce: an expired request timeout is reported once, with
+// the vendor and interface named once and the limit that expired.
+func TestTimeoutNamedOnce(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, shanghai)}
+	res := service.MockResources(service.MockResourcesOptAddCache("cp"))
+	e := newEngine(t, slowVendor{}, clock, res, 0)
+	e.o.Timeout, e.o.MaxRetries = 20*time.Millisecond, 0
+	_, _, err := e.ReadBatch(context.Background())
+	want := "fake: /list: no answer within 20ms (the input's timeout) (transient) (gave up after 1 attempts)"
+	if err == nil || err.Error() != want {
+		t.Fatalf("error %v, want %q", err, want)
+	}
+	if vendor.TransportCode(err) != "timeout" {
+		t.Fatalf("transport code %q, want timeout", vendor.TransportCode(err))
+	}
+}

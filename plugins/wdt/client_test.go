@@ -826,3 +826,12 @@ func TestPageSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestAnswerOverTheLimit: an answer over max_answer_bytes stops with an
+// error naming the limit and the field, instead of being fetched forever.
+func TestAnswerOverTheLimit(t *testing.T) {
+	srv := fake(t, 200, "application/json", `{"code":0,"total_count":1,"shoplist":[{"shop_id":1,"remark":"`+strings.Repeat("x", 4096)+`"}]}`)
+	c := newClient(t, ClientConfig{BaseURL: srv.URL, SID: "sid", AppKey: "key", AppSecret: "o2-SECRET-value", MaxAnswerBytes: 1024})
+	_, err := c.FetchPage(context.Background(), "shop.php", nil, 0, 100)
+	checkError(t, err, vendor.Permanent, []string{"shop.php", "over the 1024-byte limit (max_answer_bytes)"}, nil)
+}

@@ -33,4 +33,18 @@
 // are flattened to form fields once: strings as they are, numbers in
 // decimal, booleans as 1/0, time.Time as "yyyy-MM-dd HH:mm:ss" in China
 // time, nested values as JSON. Empty values are neither signed nor sent.
+//
+// # What an answer promises, and what the client does when it breaks it
+//
+//   - Incremental interfaces filter start_time/end_time on the last
+//     modified time (按照最后修改时间增量获取) [C open.wangdian.cn, e.g.
+//     trade_query.php]; Document.Filter is read from modified unless the
+//     input names another window.filter_field.
+//   - total_count is the count of the query; a page without it (some
+//     interfaces count on the first page only [I]) is not taken as a change.
+//   - A list key missing or null is an empty page when nothing is left
+//     to show (WDT omits it when nothing matches [I]); while total_count
+//     still counts rows for the page it is an inconsistent answer
+//     (transient, asked again), never the end of the list.
+//   - Sort order: undocumented [I]; the engine verifies what it relies on.
 package wdt

@@ -748,3 +748,18 @@ func TestListPromises(t *testing.T) {
 		}
 	}
 }
+
+// TestAnswerOverTheLimit: an answer over max_answer_bytes stops with an
+// error naming the limit and the field, instead of being fetched forever.
+func TestAnswerOverTheLimit(t *testing.T) {
+	url := stub(t, 200, nil, `{"code":1,"result":{"list":[{"dataId":1,"data":{"text_1":"`+strings.Repeat("x", 4096)+`"}}],"totalCount":1}}`)
+	c, err := NewClient(ClientConfig{BaseURL: url, Corpid: "c", Token: "tok", MaxAnswerBytes: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.FetchPage(context.Background(), productList, nil, 0, 100)
+	var ve *vendor.Error
+	if !errors.As(err, &ve) || ve.Kind != vendor.Permanent || !strings.Contains(ve.Msg, "over the 1024-byte limit (max_answer_bytes)") {
+		t.Fatalf("error %v, want a permanent one naming the limit and max_answer_bytes", err)
+	}
+}
