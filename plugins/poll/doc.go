@@ -52,9 +52,8 @@
 //     confirmed by the next page being empty, and the rows must add up to
 //     the total. Without a total (bare-array interfaces), only a page
 //     shorter than the page size ends a pass, and only after the same
-//     request answered the same again (an empty or null answer several
-//     times): a null list or a page cut short mid-read looks exactly like
-//     the end otherwise.
+//     request answered the same twice more: a null list or a page cut
+//     short mid-read looks exactly like the end otherwise.
 //  6. Without a total, numbered pages skip a document when one already
 //     read leaves the window (it changed and its filter value moved past
 //     the window's end); that document is then missing from the next pass.

@@ -19,15 +19,11 @@ const (
 	// looked like the end of the list without a count to prove it, or was
 	// shorter than the page size while more pages were promised.
 	maxReasks = 6
-	// endConfirmations: without a count, a short page ends the list only
-	// after this many more answers to the same request were the same. A
-	// vendor glitch (a page cut short) repeating that often in a row is
-	// unlikely; a true end always does. An empty (or null) answer is the
-	// one a glitch and a true end share, so it must repeat more often
-	// (emptyConfirmations) — it costs calls only on empty windows and on
-	// lists that end exactly at a page boundary.
-	endConfirmations   = 2
-	emptyConfirmations = 4
+	// endConfirmations: without a count, a short (or empty, or null) page
+	// ends the list only after this many more answers to the same request
+	// were the same. A vendor glitch (a page cut short, a null list)
+	// repeating that often in a row is unlikely; a true end always does.
+	endConfirmations = 2
 )
 
 // span is a part of the current window still to be read; both ends
@@ -262,9 +258,6 @@ func (e *Engine) passPage(s *span, p vendor.Page) (outcome, string) {
 				ps.same = 0
 			}
 			need := endConfirmations
-			if len(ids) == 0 {
-				need = emptyConfirmations
-			}
 			if !e.o.StableFilter {
 				// Two agreeing passes are required anyway (passEnd): one
 				// more answer to the last page is enough per pass.
