@@ -3,9 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/erpsync/erpsync/internal/demo"
 	"os"
 	"os/signal"
 	"slices"
+	"sort"
 	"strings"
 	"syscall"
 
@@ -117,6 +119,7 @@ func sandboxCommand() *cli.Command {
 		&cli.DurationFlag{Name: "session-ttl", Usage: "lifetime of K3Cloud/KIS sessions (0: the default)"},
 		&cli.Float64Flag{Name: "mutate-rate", Usage: "chance per page served that a document in the queried range changes"},
 		&cli.Float64Flag{Name: "row-fail-rate", Usage: "share of written rows that fail validation"},
+		&cli.StringFlag{Name: "env-file", Usage: "also write an env file (KEY=value lines) pointing every shipped config at this sandbox, for `erpsync -e FILE ...`"},
 	}
 	flags = append(flags, answerFlags...)
 	for _, cf := range credFlags {
@@ -149,6 +152,11 @@ totals, overlapping or short pages; --interface-faults sets them per dataset
 			}{sb.URL(), sb.Credentials()})
 			if err != nil {
 				return err
+			}
+			if path := c.String("env-file"); path != "" {
+				if err := writeEnvFile(path, demo.SandboxEnv(sb.URL(), o)); err != nil {
+					return fmt.Errorf("--env-file: %w", err)
+				}
 			}
 			fmt.Fprintln(c.App.Writer, string(line))
 
@@ -200,4 +208,24 @@ func sandboxOptions(c *cli.Context) (o sandbox.Options, err error) {
 		*cf.field(&o) = c.String(cf.name)
 	}
 	return o, nil
+}
+
+// writeEnvFile writes env as sorted KEY=value lines, atomically (a reader
+// never sees half a file) and 0600: it holds the sandbox's credentials.
+func writeEnvFile(path string, env map[string]string) error {
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString("# Written by erpsync sandbox: every shipped config pointed at this sandbox.\n")
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%s\n", k, env[k])
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

@@ -217,25 +217,36 @@ func Run(ctx context.Context, o Options, w io.Writer) ([]Result, error) {
 // demoEnv is what the shipped configs read from the environment, pointed at
 // the embedded sandbox.
 func demoEnv(sb *sandbox.Server, so sandbox.Options, o Options) map[string]string {
+	env := SandboxEnv(sb.URL(), so)
+	env["ERPSYNC_STATE_DIR"] = o.StateDir
+	env["MYSQL_DSN"] = o.MySQLDSN
+	env["XBB_PRODUCTS_TABLE"] = "erpsync_demo_xbb_products"
+	env["JST_SKUSN_TABLE"] = "erpsync_demo_jst_skusn"
+	return env
+}
+
+// SandboxEnv is the environment that points every shipped config at a
+// sandbox serving at url with the credentials of so: base URLs,
+// credentials, a start 31 days back (the sandbox's data) and
+// STOP_WHEN_CAUGHT_UP, so a run ends once it has read everything.
+func SandboxEnv(url string, so sandbox.Options) map[string]string {
 	return map[string]string{
-		"ERPSYNC_STATE_DIR":   o.StateDir,
 		"SYNC_START":          time.Now().Add(-31 * 24 * time.Hour).Format(time.RFC3339),
 		"STOP_WHEN_CAUGHT_UP": "true",
-		"JST_BASE_URL":        sb.URL(), "JST_APP_KEY": so.Jushuitan.AppKey, "JST_APP_SECRET": so.Jushuitan.AppSecret,
+		"JST_BASE_URL":        url, "JST_APP_KEY": so.Jushuitan.AppKey, "JST_APP_SECRET": so.Jushuitan.AppSecret,
 		"JST_ACCESS_TOKEN": so.Jushuitan.AccessToken, "JST_REFRESH_TOKEN": so.Jushuitan.RefreshToken,
-		"WDT_BASE_URL": sb.URL(), "WDT_SID": so.WDT.SID,
+		"WDT_BASE_URL": url, "WDT_SID": so.WDT.SID,
 		"QIMEN_APP_KEY": so.WDT.QimenAppKey, "QIMEN_APP_SECRET": so.WDT.QimenAppSecret, "QIMEN_TARGET_APP_KEY": so.WDT.QimenTargetAppKey,
-		"XBB_BASE_URL": sb.URL(), "XBB_CORPID": so.XBB.Corpid, "XBB_TOKEN": so.XBB.Token,
-		"K3CLOUD_URL": sb.URL() + "/k3cloud/", "K3CLOUD_ACCT_ID": so.K3Cloud.AcctID, "K3CLOUD_USERNAME": so.K3Cloud.Username,
+		"XBB_BASE_URL": url, "XBB_CORPID": so.XBB.Corpid, "XBB_TOKEN": so.XBB.Token,
+		"K3CLOUD_URL": url + "/k3cloud/", "K3CLOUD_ACCT_ID": so.K3Cloud.AcctID, "K3CLOUD_USERNAME": so.K3Cloud.Username,
 		"K3CLOUD_APP_ID": so.K3Cloud.AppID, "K3CLOUD_APP_SECRET": so.K3Cloud.AppSecret, "K3CLOUD_ORG": "100",
 		"K3CLOUD_ORGS": "100,101,102",
-		"KIS_BASE_URL": sb.URL(), "KIS_CLIENT_ID": so.KIS.ClientID, "KIS_CLIENT_SECRET": so.KIS.ClientSecret,
+		"KIS_BASE_URL": url, "KIS_CLIENT_ID": so.KIS.ClientID, "KIS_CLIENT_SECRET": so.KIS.ClientSecret,
 		"KIS_AUTH_CODE": so.KIS.AuthCode, "KIS_ACCT_NUMBER": so.KIS.AcctNumber, "KIS_PID": so.KIS.PID, "KIS_ICRMID": so.KIS.ICRMID,
 		// The sandbox's KIS knows the catalog SKUs as material numbers.
 		"KIS_MATERIAL_FALLBACK_TO_SKU": "true",
-		"MYSQL_DSN":                    o.MySQLDSN,
-		"XBB_PRODUCTS_TABLE":           "erpsync_demo_xbb_products",
-		"JST_SKUSN_TABLE":              "erpsync_demo_jst_skusn",
+		// The push endpoint of webhook_fanout, on a free local port.
+		"WEBHOOK_SECRET": "sandbox-webhook-secret", "WEBHOOK_ADDR": "127.0.0.1:0",
 	}
 }
 

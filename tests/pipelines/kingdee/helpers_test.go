@@ -49,7 +49,7 @@ func runMain(m *testing.M) int {
 }
 
 const (
-	resourcesPath = "../../../config/resources/erpsync.yaml"
+	resourcesPath = "../../../config/resources/*.yaml"
 	streamsDir    = "../../../config/streams"
 )
 
