@@ -1,5 +1,6 @@
 // Command erpsync is the erpsync binary: the Benthos CLI with erpsync's
-// plugins, plus the `sandbox` and `demo` subcommands.
+// plugins, name and documentation, plus the `sandbox` and `demo`
+// subcommands.
 package main
 
 import (
@@ -21,16 +22,33 @@ import (
 
 func main() {
 	version, date := buildinfo.Read()
-	code, err := service.RunCLIToCode(context.Background(),
-		service.CLIOptSetBinaryName("erpsync"),
-		service.CLIOptSetProductName("erpsync"),
+	if versionRequested(os.Args[1:]) {
+		printVersion(os.Stdout, version, date)
+		return
+	}
+	installHelpPrinter()
+
+	opts := []service.CLIOptFunc{
+		service.CLIOptSetBinaryName(binaryName),
+		service.CLIOptSetProductName(productName),
 		service.CLIOptSetVersion(version, date),
-		service.CLIOptSetDocumentationURL("https://github.com/erpsync/erpsync"),
+		service.CLIOptSetDocumentationURL(docsURL),
+		service.CLIOptSetDefaultConfigPaths(defaultConfigPaths...),
+		service.CLIOptSetMainSchemaFrom(func() *service.ConfigSchema { return mainSchema(version, date) }),
 		service.CLIOptAddCommand(sandboxCommand()),
 		service.CLIOptAddCommand(demoCommand()),
-	)
+		service.CLIOptAddCommand(studioCommand()),
+	}
+	run := func() (int, error) { return service.RunCLIToCode(context.Background(), opts...) }
+	var code int
+	var err error
+	if autocompleteRequested(os.Args[1:]) {
+		code, err = runAutocomplete(run)
+	} else {
+		code, err = run()
+	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintln(os.Stderr, fillBenthosTemplate(err.Error()))
 	}
 	// An input stopped by a permanent vendor error (bad secret, no
 	// permission) ends its stream cleanly; the process still failed.
@@ -41,4 +59,12 @@ func main() {
 		code = 1
 	}
 	os.Exit(code)
+}
+
+// mainSchema is Benthos's main config schema with erpsync's defaults: logs
+// name erpsync as their service.
+func mainSchema(version, date string) *service.ConfigSchema {
+	s := service.GlobalEnvironment().FullConfigSchema(version, date)
+	s.SetFieldDefault(map[string]any{"@service": productName}, "logger", "static_fields")
+	return s
 }
