@@ -1,6 +1,6 @@
 // Command erpsync is the erpsync binary: the Benthos CLI with erpsync's
-// plugins, name and documentation, plus the `sandbox` and `demo`
-// subcommands.
+// plugins, name, documentation and HTTP server defaults, plus the `sandbox`
+// and `demo` subcommands.
 package main
 
 import (
@@ -15,6 +15,7 @@ import (
 	_ "github.com/redpanda-data/benthos/v4/public/components/io"
 	_ "github.com/redpanda-data/benthos/v4/public/components/pure"
 
+	"github.com/erpsync/erpsync/internal/apiguard"
 	"github.com/erpsync/erpsync/internal/buildinfo"
 	_ "github.com/erpsync/erpsync/plugins/all"
 	"github.com/erpsync/erpsync/plugins/poll"
@@ -28,6 +29,8 @@ func main() {
 	}
 	installHelpPrinter()
 
+	ctx, cancel := context.WithCancel(context.Background())
+	guard := apiguard.New(service.GlobalEnvironment(), cancel)
 	opts := []service.CLIOptFunc{
 		service.CLIOptSetBinaryName(binaryName),
 		service.CLIOptSetProductName(productName),
@@ -39,7 +42,8 @@ func main() {
 		service.CLIOptAddCommand(demoCommand()),
 		service.CLIOptAddCommand(studioCommand()),
 	}
-	run := func() (int, error) { return service.RunCLIToCode(context.Background(), opts...) }
+	opts = append(opts, guard.CLIOpts()...)
+	run := func() (int, error) { return service.RunCLIToCode(ctx, opts...) }
 	var code int
 	var err error
 	if autocompleteRequested(os.Args[1:]) {
@@ -47,8 +51,16 @@ func main() {
 	} else {
 		code, err = run()
 	}
+	cancel()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, fillBenthosTemplate(err.Error()))
+	} else if gerr := guard.Err(); gerr != nil {
+		// The server failed after the streams had started; the guard
+		// stopped them.
+		fmt.Fprintln(os.Stderr, gerr)
+		if code == 0 {
+			code = 1
+		}
 	}
 	// An input stopped by a permanent vendor error (bad secret, no
 	// permission) ends its stream cleanly; the process still failed.
@@ -61,10 +73,11 @@ func main() {
 	os.Exit(code)
 }
 
-// mainSchema is Benthos's main config schema with erpsync's defaults: logs
-// name erpsync as their service.
+// mainSchema is Benthos's main config schema with erpsync's defaults: the
+// HTTP server on loopback only, and logs naming erpsync as their service.
 func mainSchema(version, date string) *service.ConfigSchema {
 	s := service.GlobalEnvironment().FullConfigSchema(version, date)
+	s.SetFieldDefault(apiguard.DefaultAddress, "http", "address")
 	s.SetFieldDefault(map[string]any{"@service": productName}, "logger", "static_fields")
 	return s
 }
