@@ -1,5 +1,6 @@
 // Command erpsync is the erpsync binary: the Benthos CLI with erpsync's
-// plugins, plus the `sandbox` and `demo` subcommands.
+// plugins, name, documentation and HTTP server defaults, plus the `sandbox`
+// and `demo` subcommands.
 package main
 
 import (
@@ -14,6 +15,7 @@ import (
 	_ "github.com/redpanda-data/benthos/v4/public/components/io"
 	_ "github.com/redpanda-data/benthos/v4/public/components/pure"
 
+	"github.com/erpsync/erpsync/internal/apiguard"
 	"github.com/erpsync/erpsync/internal/buildinfo"
 	_ "github.com/erpsync/erpsync/plugins/all"
 	"github.com/erpsync/erpsync/plugins/poll"
@@ -21,16 +23,44 @@ import (
 
 func main() {
 	version, date := buildinfo.Read()
-	code, err := service.RunCLIToCode(context.Background(),
-		service.CLIOptSetBinaryName("erpsync"),
-		service.CLIOptSetProductName("erpsync"),
+	if versionRequested(os.Args[1:]) {
+		printVersion(os.Stdout, version, date)
+		return
+	}
+	installHelpPrinter()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	guard := apiguard.New(service.GlobalEnvironment(), cancel)
+	opts := []service.CLIOptFunc{
+		service.CLIOptSetBinaryName(binaryName),
+		service.CLIOptSetProductName(productName),
 		service.CLIOptSetVersion(version, date),
-		service.CLIOptSetDocumentationURL("https://github.com/erpsync/erpsync"),
+		service.CLIOptSetDocumentationURL(docsURL),
+		service.CLIOptSetDefaultConfigPaths(defaultConfigPaths...),
+		service.CLIOptSetMainSchemaFrom(func() *service.ConfigSchema { return mainSchema(version, date) }),
 		service.CLIOptAddCommand(sandboxCommand()),
 		service.CLIOptAddCommand(demoCommand()),
-	)
+		service.CLIOptAddCommand(studioCommand()),
+	}
+	opts = append(opts, guard.CLIOpts()...)
+	run := func() (int, error) { return service.RunCLIToCode(ctx, opts...) }
+	var code int
+	var err error
+	if autocompleteRequested(os.Args[1:]) {
+		code, err = runAutocomplete(run)
+	} else {
+		code, err = run()
+	}
+	cancel()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintln(os.Stderr, fillBenthosTemplate(err.Error()))
+	} else if gerr := guard.Err(); gerr != nil {
+		// The server failed after the streams had started; the guard
+		// stopped them.
+		fmt.Fprintln(os.Stderr, gerr)
+		if code == 0 {
+			code = 1
+		}
 	}
 	// An input stopped by a permanent vendor error (bad secret, no
 	// permission) ends its stream cleanly; the process still failed.
@@ -41,4 +71,13 @@ func main() {
 		code = 1
 	}
 	os.Exit(code)
+}
+
+// mainSchema is Benthos's main config schema with erpsync's defaults: the
+// HTTP server on loopback only, and logs naming erpsync as their service.
+func mainSchema(version, date string) *service.ConfigSchema {
+	s := service.GlobalEnvironment().FullConfigSchema(version, date)
+	s.SetFieldDefault(apiguard.DefaultAddress, "http", "address")
+	s.SetFieldDefault(map[string]any{"@service": productName}, "logger", "static_fields")
+	return s
 }

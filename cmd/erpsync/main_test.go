@@ -96,6 +96,8 @@ output:
   stdout: {}
 logger:
   level: none
+http:
+  enabled: false # port 4195 may be another erpsync's
 `)
 	got, err := run(t, "run", cfg)
 	if err != nil {
@@ -272,6 +274,8 @@ input:
       max_span: 168h
 output:
   drop: {}
+http:
+  enabled: false # port 4195 may be another erpsync's
 `)
 	out, err := run(t, "run", cfg)
 	var ee *exec.ExitError
@@ -304,7 +308,7 @@ func TestReadmeFirstStream(t *testing.T) {
 	writeFile(t, path, conf)
 
 	url := startSandbox(t, "--records", "500")
-	cmd := exec.Command(erpsyncBin, "run", path)
+	cmd := exec.Command(erpsyncBin, "run", "--set", "http.enabled=false", path) // port 4195 may be another erpsync's
 	cmd.Env = append(os.Environ(), "SANDBOX="+url, "START="+time.Now().Add(-31*24*time.Hour).Format(time.RFC3339))
 	out, err := cmd.Output()
 	if err != nil {

@@ -36,11 +36,12 @@ var DefaultTimerBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
 func prometheusSpec() *service.ConfigSpec {
 	return service.NewConfigSpec().
 		Beta().
-		Summary("Exposes metrics in the Prometheus text format at `/metrics` (and `/stats`) on the Benthos HTTP server, and can push them to a Pushgateway.").
+		Summary("Exposes metrics in the Prometheus text format at `/metrics` (and `/stats`) on erpsync's HTTP server, and can push them to a Pushgateway.").
 		Description(`
 Every metric of the stream (Benthos's own such as `+"`input_received`"+`, `+"`output_sent`"+`, `+"`output_error`"+`,
 and the `+"`erpsync_*`"+` metrics of erpsync plugins) is kept in a registry private to this exporter and
-served by the Benthos HTTP server (`+"`http.address`"+`, default `+"`0.0.0.0:4195`"+`) at `+"`/metrics`"+`.
+served by erpsync's HTTP server (`+"`http.address`"+`, default `+"`127.0.0.1:4195`"+`: set `+"`0.0.0.0:4195`"+`
+for Prometheus to reach it from another host or container) at `+"`/metrics`"+`, each with a HELP line saying what it counts.
 
 Names. Prometheus accepts `+"`[a-zA-Z_:][a-zA-Z0-9_:]*`"+` for metric names and `+"`[a-zA-Z_][a-zA-Z0-9_]*`"+`
 for label names, and reserves label names starting with `+"`__`"+`. Every other character becomes `+"`_`"+`
@@ -314,7 +315,7 @@ func (e *PrometheusExporter) logErr(format string, args ...any) {
 func (e *PrometheusExporter) NewCounterCtor(name string, labelKeys ...string) service.MetricsExporterCounterCtor {
 	n := e.MetricName(name)
 	v := e.vec("counter", n, labelKeys, func(labels []string) (*promVec, prometheus.Collector) {
-		c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: n, Help: "Benthos counter " + name + "."}, labels)
+		c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: n, Help: metricHelpText("counter", name)}, labels)
 		return &promVec{counter: c}, c
 	})
 	if v == nil {
@@ -333,7 +334,7 @@ func (e *PrometheusExporter) NewCounterCtor(name string, labelKeys ...string) se
 func (e *PrometheusExporter) NewTimerCtor(name string, labelKeys ...string) service.MetricsExporterTimerCtor {
 	n := e.timerName(name)
 	v := e.vec("timer", n, labelKeys, func(labels []string) (*promVec, prometheus.Collector) {
-		h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: n, Help: "Benthos timer " + name + ", in seconds.", Buckets: e.buckets}, labels)
+		h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: n, Help: metricHelpText("timer", name), Buckets: e.buckets}, labels)
 		return &promVec{hist: h}, h
 	})
 	if v == nil {
@@ -352,7 +353,7 @@ func (e *PrometheusExporter) NewTimerCtor(name string, labelKeys ...string) serv
 func (e *PrometheusExporter) NewGaugeCtor(name string, labelKeys ...string) service.MetricsExporterGaugeCtor {
 	n := e.MetricName(name)
 	v := e.vec("gauge", n, labelKeys, func(labels []string) (*promVec, prometheus.Collector) {
-		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: n, Help: "Benthos gauge " + name + "."}, labels)
+		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: n, Help: metricHelpText("gauge", name)}, labels)
 		return &promVec{gauge: g}, g
 	})
 	if v == nil {
