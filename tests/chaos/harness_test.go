@@ -347,7 +347,7 @@ func (s *scenario) launch() *proc {
 	if err != nil {
 		s.fatalf("%v", err)
 	}
-	p.cmd = exec.Command(erpsynctest.Binary(s.t), "--log.level", "info",
+	p.cmd = exec.Command(erpsynctest.Binary(s.t), "--log.level", "info", "--set", "http.enabled=false",
 		"-r", erpsynctest.Path("config/resources")+"/*.yaml",
 		"run", erpsynctest.Path("config/streams/"+s.stream+".yaml"))
 	p.cmd.Env = s.env

@@ -252,7 +252,7 @@ func run(t *testing.T, env []string, config string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	resources := erpsynctest.Path("config/resources/erpsync.yaml") + "," + erpsynctest.Path("config/resources/jushuitan_kis_mapping.yaml")
-	cmd := exec.CommandContext(ctx, erpsynctest.Binary(t), "--log.level", "warn", "-r", resources, "run", erpsynctest.Path("config/streams/"+config+".yaml"))
+	cmd := exec.CommandContext(ctx, erpsynctest.Binary(t), "--log.level", "warn", "--set", "http.enabled=false", "-r", resources, "run", erpsynctest.Path("config/streams/"+config+".yaml"))
 	cmd.Env = env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

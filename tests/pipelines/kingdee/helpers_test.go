@@ -94,7 +94,7 @@ func runStream(t *testing.T, name string, env map[string]string, wantFail bool) 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, erpsyncBin, "-r", resourcesPath, "run", "--log.level", "warn", filepath.Join(streamsDir, name+".yaml"))
+	cmd := exec.CommandContext(ctx, erpsyncBin, "--set", "http.enabled=false", "-r", resourcesPath, "run", "--log.level", "warn", filepath.Join(streamsDir, name+".yaml"))
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TMPDIR=" + os.TempDir()}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)

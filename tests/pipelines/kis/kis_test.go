@@ -320,7 +320,7 @@ func baseEnv(sb *sandbox.Server, state string, extra ...string) []string {
 func streamCmd(ctx context.Context, t *testing.T, env []string, stream string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
 	resources := erpsynctest.Path("config/resources/erpsync.yaml") + "," + erpsynctest.Path("config/resources/jushuitan_kis_mapping.yaml")
-	cmd := exec.CommandContext(ctx, erpsynctest.Binary(t), "--log.level", "warn", "-r", resources, "run", erpsynctest.Path("config/streams/"+stream+".yaml"))
+	cmd := exec.CommandContext(ctx, erpsynctest.Binary(t), "--log.level", "warn", "--set", "http.enabled=false", "-r", resources, "run", erpsynctest.Path("config/streams/"+stream+".yaml"))
 	cmd.Env = env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

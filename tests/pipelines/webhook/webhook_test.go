@@ -114,7 +114,7 @@ type process struct {
 // waits until it listens at addr. The process is killed when the test ends.
 func start(t *testing.T, bin, addr string, env []string, resources ...string) *process {
 	t.Helper()
-	args := []string{"-r", erpsynctest.Path("config/resources/erpsync.yaml")}
+	args := []string{"--set", "http.enabled=false", "-r", erpsynctest.Path("config/resources/erpsync.yaml")}
 	for _, r := range resources {
 		args = append(args, "-r", r)
 	}
