@@ -1,5 +1,5 @@
 // Command erpsync is the erpsync binary: the Benthos CLI with erpsync's
-// plugins, plus the `sandbox` and `demo` subcommands.
+// plugins, plus the `sandbox`, `demo` and `docs` subcommands.
 package main
 
 import (
@@ -28,6 +28,7 @@ func main() {
 		service.CLIOptSetDocumentationURL("https://github.com/erpsync/erpsync"),
 		service.CLIOptAddCommand(sandboxCommand()),
 		service.CLIOptAddCommand(demoCommand()),
+		service.CLIOptAddCommand(docsCommand()),
 	)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
