@@ -19,7 +19,7 @@ const regenerate = "go generate ./cmd/erpsync"
 
 const docsIntro = "The components erpsync adds to Benthos, one page each, generated from the specs in " +
 	"[`plugins/`](../../plugins/): what a component does, every field with its type and default, and " +
-	"examples that are linted, and run against the sandbox where they can, by `cmd/erpsync/docs_examples_test.go`. " +
+	"examples that `go test ./cmd/erpsync -run Docs` lints and runs (against the sandbox, MariaDB, an in-process Kafka or a stand-in robot). " +
 	"Benthos core components (`file`, `http_server`, `generate`, `mapping`, `switch`, `fallback`, ...) are " +
 	"documented by Benthos; `erpsync list` names every component of this build."
 
