@@ -202,9 +202,7 @@ func renderComponent(c componentSpec, o Options) []byte {
 
 	if len(fields) > 0 {
 		b.WriteString("## Fields\n\n")
-		b.WriteString("**required**: no default, must be set. *advanced*: left out of the common config above. " +
-			"*secret*: a credential; give it from the environment (`${NAME}`), not in the file. " +
-			"A dotted name is a field of an object (`a.b`), of each object of a list (`a[].b`) or of each value of a map (`a.<name>.b`).\n\n")
+		b.WriteString(legend(fields) + "\n\n")
 		walkFields(fields, "", func(name string, f fieldSpec) { renderField(&b, name, f) })
 	} else if c.Config.Type != "" && c.Config.Type != "object" {
 		fmt.Fprintf(&b, "The config is a single value: %s.\n\n", c.Config.typeName())
@@ -224,6 +222,34 @@ func renderComponent(c componentSpec, o Options) []byte {
 		b.WriteString("## Notes\n\n" + f + "\n\n")
 	}
 	return []byte(strings.TrimRight(b.String(), "\n") + "\n")
+}
+
+// legend explains the marks the field list uses.
+func legend(fields []fieldSpec) string {
+	var req, adv, sec, nested bool
+	walkFields(fields, "", func(name string, f fieldSpec) {
+		req = req || f.required()
+		adv = adv || f.IsAdvanced
+		sec = sec || f.IsSecret
+		nested = nested || strings.ContainsAny(name, ".[")
+	})
+	var parts []string
+	if req {
+		parts = append(parts, "**required**: no default, must be set.")
+	}
+	if adv {
+		parts = append(parts, "*advanced*: left out of the common config above.")
+	}
+	if sec {
+		parts = append(parts, "*secret*: a credential; give it from the environment (`${NAME}`), not in the file.")
+	}
+	if nested {
+		parts = append(parts, "A dotted name is a field of an object (`a.b`), of each object of a list (`a[].b`) or of each value of a map (`a.<name>.b`).")
+	}
+	if len(parts) == 0 {
+		return "Every field has a default."
+	}
+	return strings.Join(parts, " ")
 }
 
 // walkFields visits every field that is not deprecated, depth first, with

@@ -79,6 +79,7 @@ func TestComponentPageShowsEveryPartOfTheSpec(t *testing.T) {
 		"Reads things.\n\nFirst paragraph.",
 		"## Metadata\n\n- `thing_id`: the id.", // AsciiDoc title made Markdown
 		"```yaml\n== not a heading\n```",       // but not inside code
+		"## Fields\n\n**required**: no default, must be set. *advanced*: left out of the common config above. *secret*: a credential",
 		"### `url`\n\n`string` · default `https://things.example.com`\n\nWhere things are.",
 		"### `secret`\n\n`string` · **required** · *secret*",
 		"### `note`\n\n`string` · optional, no default",
