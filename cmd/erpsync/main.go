@@ -1,6 +1,6 @@
 // Command erpsync is the erpsync binary: the Benthos CLI with erpsync's
-// plugins, name, documentation and HTTP server defaults, plus the `sandbox`
-// and `demo` subcommands.
+// plugins, name, documentation and HTTP server defaults, plus the
+// `sandbox`, `demo` and `docs` subcommands.
 package main
 
 import (
@@ -41,6 +41,7 @@ func main() {
 		service.CLIOptAddCommand(sandboxCommand()),
 		service.CLIOptAddCommand(demoCommand()),
 		service.CLIOptAddCommand(studioCommand()),
+		service.CLIOptAddCommand(docsCommand()),
 	}
 	opts = append(opts, guard.CLIOpts()...)
 	run := func() (int, error) { return service.RunCLIToCode(ctx, opts...) }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	// The spec examples use erpsync's Bloblang methods (kd_datetime).
+	_ "github.com/erpsync/erpsync/plugins/bloblang"
 	_ "github.com/erpsync/erpsync/plugins/kis"
 )
 

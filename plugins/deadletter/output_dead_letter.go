@@ -344,16 +344,37 @@ func init() {
 		})
 }
 
-// Examples of the specs, linted by TestSpecExamplesLint.
+// Examples of the specs, linted by TestSpecExamplesLint (and by
+// cmd/erpsync's TestDocsExamples, which also runs them against the sandbox).
+//
+// exampleKISBill maps a Jushuitan other in/out bill to a KIS 其他入库单, as
+// the kis output's example does; exampleLedger is the ledger it names.
+const (
+	exampleKISBill = `    - mapping: |
+        root.Head.FBillNo = this.io_id.string()
+        root.Head.Fdate = this.io_date.kd_datetime()
+        root.Head.FTranType = 10
+        root.Head.FROB = 1
+        root.Head.FDCStockID = "CK001"
+        root.Entry = this.items.map_each(i -> {
+          "FItemID": i.sku_id, "FQty": i.qty, "Fauxqty": i.qty, "FAuxQtyMust": i.qty,
+          "FPlanMode": 14036, "FDCStockID": "CK001"
+        })
+`
+	exampleLedger = `
+cache_resources:
+  - label: kis_ledger
+    file:
+      directory: ./state/kis_ledger
+`
+)
+
 const exampleDeadLetter = `
 pipeline:
   processors:
     # The source document, for the dead letter (and so for the replay).
     - mapping: meta erpsync_source = content().string()
-    - mapping: |
-        root.Head.FBillNo = this.io_id.string()
-        root.Entry = this.items.map_each(i -> {"FItemID": i.sku_id, "FQty": i.qty})
-
+` + exampleKISBill + `
 output:
   fallback:
     - reject_errored:
@@ -363,9 +384,11 @@ output:
           client_secret: ${KIS_CLIENT_SECRET}
           auth_code: ${KIS_AUTH_CODE}
           acct_number: ${KIS_ACCT_NUMBER}
+          pid: ${KIS_PID}
+          icrmid: ${KIS_ICRMID}
           ledger: kis_ledger
     - dead_letter:
         dsn: ${MYSQL_DSN}
         stream: jushuitan_to_kis
         target: kis
-`
+` + exampleLedger

@@ -166,10 +166,7 @@ input:
 
 pipeline:
   processors:
-    - mapping: |
-        root.Head.FBillNo = this.io_id.string()
-        root.Entry = this.items.map_each(i -> {"FItemID": i.sku_id, "FQty": i.qty})
-
+` + exampleKISBill + `
 output:
   fallback:
     - reject_errored:
@@ -182,6 +179,8 @@ output:
                 client_secret: ${KIS_CLIENT_SECRET}
                 auth_code: ${KIS_AUTH_CODE}
                 acct_number: ${KIS_ACCT_NUMBER}
+                pid: ${KIS_PID}
+                icrmid: ${KIS_ICRMID}
                 ledger: kis_ledger
             - dead_letter_resolve:
                 dsn: ${MYSQL_DSN}
@@ -190,4 +189,4 @@ output:
         dsn: ${MYSQL_DSN}
         stream: jushuitan_to_kis
         target: kis
-`
+` + exampleLedger

@@ -78,12 +78,12 @@ identical lookups are made once even without a cache.`).
 pipeline:
   processors:
     - kingdee_query:
-        url: https://erp.example.com/k3cloud/
+        url: ${K3CLOUD_URL}
         auth:
-          acct_id: ${K3_ACCT_ID}
-          username: ${K3_USER}
-          app_id: ${K3_APP_ID}
-          app_secret: ${K3_APP_SECRET}
+          acct_id: ${K3CLOUD_ACCT_ID}
+          username: ${K3CLOUD_USERNAME}
+          app_id: ${K3CLOUD_APP_ID}
+          app_secret: ${K3CLOUD_APP_SECRET}
         form_id: BD_MATERIAL
         field_keys: [FNumber, FName]
         filter: FNumber = '${! this.sku.replace_all("'", "''") }'

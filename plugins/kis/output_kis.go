@@ -118,7 +118,7 @@ pipeline:
   processors:
     - mapping: |
         root.Head.FBillNo = this.io_id.string()
-        root.Head.Fdate = this.io_date.ts_strptime("%Y-%m-%d %H:%M:%S").ts_format("2006-01-02T15:04:05", "Asia/Shanghai")
+        root.Head.Fdate = this.io_date.kd_datetime()
         root.Head.FTranType = 10
         root.Head.FROB = 1
         root.Head.FDCStockID = "CK001"
@@ -141,6 +141,8 @@ output:
     - processors:
         - mapping: |
             meta erpsync_error = @fallback_error
+            root.document = this.catch(content().string())
+            root.error = @fallback_error
       file:
         path: ./dead_letters/kis.jsonl
         codec: lines

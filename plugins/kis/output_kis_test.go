@@ -13,6 +13,8 @@ import (
 	_ "github.com/redpanda-data/benthos/v4/public/components/pure"
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	// The spec examples use erpsync's Bloblang methods (kd_datetime).
+	_ "github.com/erpsync/erpsync/plugins/bloblang"
 	"github.com/erpsync/erpsync/sandbox"
 	"github.com/erpsync/erpsync/sandbox/core"
 	kissim "github.com/erpsync/erpsync/sandbox/kis"

@@ -489,7 +489,7 @@ output:
     columns: [ sn, sku_id, io_type, modified ]
     key_columns: [ sn ]
     args_mapping: |
-      root = [ this.sn, this.sku_id, this.type, this.modified ]
+      root = [ this.sku_sn, this.sku_id, this.inout_type.string(), this.modified_time ]
     batching:
       count: 500
       period: 1s
@@ -510,6 +510,8 @@ output:
     - processors:
         - mapping: |
             meta erpsync_error = @fallback_error
+            root.document = this.catch(content().string())
+            root.error = @fallback_error
       file:
         path: ./dead_letters/mysql.jsonl
         codec: lines

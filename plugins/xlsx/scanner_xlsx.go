@@ -224,12 +224,12 @@ output:
       - output:
           fallback:
             - kingdee_batchsave:
-                url: ${K3_URL}
+                url: ${K3CLOUD_URL}
                 auth:
-                  acct_id: ${K3_ACCT_ID}
-                  username: ${K3_USER}
-                  app_id: ${K3_APP_ID}
-                  app_secret: ${K3_APP_SECRET}
+                  acct_id: ${K3CLOUD_ACCT_ID}
+                  username: ${K3CLOUD_USERNAME}
+                  app_id: ${K3CLOUD_APP_ID}
+                  app_secret: ${K3CLOUD_APP_SECRET}
                 form_id: BD_MATERIAL
                 on_conflict: skip
                 batching:

@@ -178,10 +178,10 @@ func indent(s, pre string) string {
 }
 
 func TestSpecExampleIsValidConfig(t *testing.T) {
-	for _, v := range []string{"K3_URL", "K3_ACCT_ID", "K3_USER", "K3_APP_SECRET"} {
+	for _, v := range []string{"K3CLOUD_URL", "K3CLOUD_ACCT_ID", "K3CLOUD_USERNAME", "K3CLOUD_APP_SECRET"} {
 		t.Setenv(v, "x")
 	}
-	t.Setenv("K3_APP_ID", "123456_"+strings.Repeat("a", 32))
+	t.Setenv("K3CLOUD_APP_ID", "123456_"+strings.Repeat("a", 32))
 	var examples []service.TemplatDataPluginExample
 	service.GlobalEnvironment().WalkScanners(func(name string, view *service.ConfigView) {
 		if name != "xlsx" {
