@@ -78,9 +78,11 @@ func parse(file string, text string) []block {
 //	<!-- doc-test: skip: <reason> -->  not run (the reason is required)
 //	<!-- doc-test: background -->      runs in the background until the
 //	                                   document's last block ran; the next
-//	                                   block starts once it printed a line
-//	                                   (or a file it names with
-//	                                   "background until <path>" exists)
+//	                                   block starts once it printed a line,
+//	                                   or with "background until file <path>"
+//	                                   once the file exists, with "background
+//	                                   until output <text>" once it printed text
+//	                                   (it must still be running at the end)
 //	<!-- doc-test: sandbox -->         runs against a sandbox the test starts:
 //	                                   every NAME=... placeholder (three dots)
 //	                                   becomes the sandbox's value of NAME
@@ -137,23 +139,22 @@ func (r *runner) run(b block) {
 	script := b.script
 	var background, sandbox bool
 	var until string
+	if reason, ok := strings.CutPrefix(b.marker, "skip"); ok {
+		reason = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(reason), ":"))
+		if reason == "" {
+			t.Errorf("%s: a skipped block must say why (<!-- doc-test: skip: <reason> -->)", r.where(b))
+		}
+		t.Logf("%s: skipped: %s", r.where(b), reason)
+		return
+	}
 	for _, m := range strings.Split(b.marker, ",") {
-		kind, rest, _ := strings.Cut(strings.TrimSpace(m), ":")
-		switch word, arg, _ := strings.Cut(strings.TrimSpace(kind), " "); word {
+		switch word, arg, _ := strings.Cut(strings.TrimSpace(m), " "); word {
 		case "":
-		case "skip":
-			if strings.TrimSpace(rest) == "" {
-				t.Errorf("%s: a skipped block must say why (<!-- doc-test: skip: <reason> -->)", r.where(b))
-			}
-			t.Logf("%s: skipped: %s", r.where(b), strings.TrimSpace(rest))
-			return
 		case "sandbox":
 			sandbox = true
 		case "background":
 			background = true
-			if p, ok := strings.CutPrefix(strings.TrimSpace(arg), "until "); ok {
-				until = strings.TrimSpace(p)
-			}
+			until = strings.TrimSpace(arg)
 		default:
 			t.Errorf("%s: unknown doc-test marker %q", r.where(b), b.marker)
 			return
@@ -238,11 +239,7 @@ func (r *runner) background(b block, script, until string, env []string) {
 
 	deadline := time.After(blockTimeout)
 	for {
-		if until != "" {
-			if _, err := os.Stat(filepath.Join(r.dir, until)); err == nil {
-				break
-			}
-		} else if buf.Len() > 0 {
+		if ready(r.dir, until, buf.Bytes()) {
 			break
 		}
 		select {
@@ -260,15 +257,28 @@ func (r *runner) background(b block, script, until string, env []string) {
 	t.Logf("%s: running in the background", r.where(b))
 }
 
+// ready tells whether a background block is ready: "until file <path>"
+// once the file exists, "until output <text>" once its output holds text,
+// otherwise once it printed anything.
+func ready(dir, until string, out []byte) bool {
+	if p, ok := strings.CutPrefix(until, "until file "); ok {
+		_, err := os.Stat(filepath.Join(dir, strings.TrimSpace(p)))
+		return err == nil
+	}
+	if text, ok := strings.CutPrefix(until, "until output "); ok {
+		return bytes.Contains(out, []byte(strings.TrimSpace(text)))
+	}
+	return len(out) > 0
+}
+
 // stopAll interrupts the background blocks; one that had already failed
 // fails the test.
 func (r *runner) stopAll() {
 	for i, cmd := range r.bg {
 		select {
 		case err := <-r.bgDone[i]:
-			if err != nil {
-				r.t.Errorf("a background block ended with %v before the document's end", err)
-			}
+			// A server that ended by itself, even cleanly, did not serve.
+			r.t.Errorf("a background block ended (%v) before the document's end", err)
 			continue
 		default:
 		}
