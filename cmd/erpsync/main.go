@@ -32,6 +32,7 @@ func main() {
 	ctx, cancel := context.WithCancel(context.Background())
 	guard := apiguard.New(service.GlobalEnvironment(), cancel)
 	opts := []service.CLIOptFunc{
+		service.CLIOptSetArgs(expandLintResources(os.Args)...),
 		service.CLIOptSetBinaryName(binaryName),
 		service.CLIOptSetProductName(productName),
 		service.CLIOptSetVersion(version, date),
