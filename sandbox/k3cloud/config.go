@@ -24,11 +24,14 @@ type Config struct {
 	AppSecret string `json:"app_secret"`
 	// LCID is the default language (2052 Simplified Chinese).
 	LCID int `json:"lcid"`
-	// StrictSignature verifies the mode-A HMAC headers and the timestamp
-	// window; false accepts any signature values (the headers must still be present).
+	// StrictSignature verifies the mode-A HMAC headers (and the timestamp
+	// window when SignatureWindow is set); false accepts any signature values
+	// (the headers must still be present).
 	StrictSignature bool `json:"strict_signature"`
-	// SignatureWindow is the accepted clock skew of x-api-timestamp and of the
-	// LoginBySign timestamp in strict mode.
+	// SignatureWindow, when positive, is the accepted clock skew of
+	// x-api-timestamp and of the LoginBySign timestamp in strict mode. Zero
+	// (the default) checks no window, as observed on a production server
+	// (±24 h accepted); set it for tests of clock handling.
 	SignatureWindow time.Duration `json:"signature_window"`
 	// SessionTTL is the idle lifetime of a session when the session_ttl fault is 0.
 	SessionTTL time.Duration `json:"session_ttl"`
@@ -72,9 +75,14 @@ func DefaultConfig() Config {
 // Inferred facts ([I] in the contract) and the simulator's own choices. They
 // live here so they can be corrected in one place.
 const (
-	// defaultSignatureWindow: the contract asks for a configurable window; one
-	// live server accepted ±24 h [C-obs], the simulator is stricter [I].
-	defaultSignatureWindow = 15 * time.Minute
+	// defaultSignatureWindow: 0, no window. One production server accepted
+	// x-api-timestamp skews from ±1 min to ±24 h, and repeated nonces (four
+	// requests of one second with one nonce) [C-obs: MCP
+	// docs/session-auth-experiments.md §5, "时钟偏移" row: "服务端不校验
+	// x-api-timestamp 窗口"]. Skews beyond 24 h were not tried, so "no window
+	// at all" is [I]; the LoginBySign timestamp was not tried either and
+	// follows the same setting [I]. Nonces are never remembered.
+	defaultSignatureWindow = 0
 	// defaultSessionTTL: idle lifetime of a session [I]. Expiry is sliding:
 	// every accepted request renews it, as ASP.NET sessions do [I].
 	defaultSessionTTL = 30 * time.Minute

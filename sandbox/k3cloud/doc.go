@@ -25,9 +25,8 @@
 // header kdservice-sessionid or SID) is accepted without checking any
 // signature, as observed. Otherwise the mode-A HMAC headers are verified
 // (Config.StrictSignature: X-Api-Signature over the string to sign with the
-// key derived from the AppID, X-Kd-Signature with the plain AppSecret,
-// timestamp in seconds or milliseconds within Config.SignatureWindow); if they
-// pass, a new session is opened silently and its cookies returned. With no
+// key derived from the AppID, X-Kd-Signature with the plain AppSecret); if
+// they pass, a session is opened silently and its cookies returned. With no
 // valid session and no valid signature the answer is the session-lost
 // envelope (MsgCode 1), wrapped in [[...]] for ExecuteBillQuery; an AppData
 // naming another data centre gets HTTP 500 "Fail to verify thirty passport."
@@ -37,6 +36,26 @@
 // Config.SessionTTL when it is 0, of idleness. Requests of one session are
 // served one at a time for the whole request (row latency included);
 // different sessions run concurrently.
+//
+// Cookies: every DynamicFormService and login answer sets kdservice-sessionid
+// and ASP.NET_SessionId (Path=/), the session-lost answer and failed logins
+// included. A failed authentication hands out a "shell" id: it names no
+// session, so a request carrying it is authenticated again, and when that
+// passes the shell id becomes the live session. Source: the session-auth
+// experiments of github.com/adamzhang1987/kingdee-k3cloud-mcp,
+// docs/session-auth-experiments.md (about 230 probes of one production
+// server, SDK 8.2.0): cookie names §5 [C-obs]; "认证失败时服务端也会下发 SID，
+// 但那是空壳" and the shell id kept once credentials are fixed §6-7 [C-obs];
+// the cookies on answers of a live session, on AuthService logins and the
+// Path value are [I] (not reported; PYSDK's cookie parser drops the path).
+// The non-200 passport answer sets no cookie [I].
+//
+// Timestamp window: the same source saw x-api-timestamp skews up to ±24 h and
+// repeated nonces accepted (§5, "服务端不校验 x-api-timestamp 窗口") [C-obs],
+// so by default no window is checked and nonces are never remembered;
+// Config.SignatureWindow (CLI --k3-signature-window) sets a strict window for
+// x-api-timestamp and the LoginBySign timestamp, for tests of clock handling.
+// Beyond ±24 h, and for LoginBySign, the default is [I].
 //
 // # Forms
 //

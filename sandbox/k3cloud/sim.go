@@ -49,7 +49,7 @@ func New(env *core.Env, cfg Config) (*Sim, error) {
 	if cfg.LCID == 0 {
 		cfg.LCID = 2052
 	}
-	if cfg.SignatureWindow <= 0 {
+	if cfg.SignatureWindow < 0 {
 		cfg.SignatureWindow = defaultSignatureWindow
 	}
 	if cfg.SessionTTL <= 0 {
@@ -206,19 +206,19 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 // session and runs it.
 func (s *Sim) serveForm(w http.ResponseWriter, r *http.Request, name string, body []byte) {
 	query := name == "ExecuteBillQuery" || name == "BillQuery"
-	sess, fresh, verdict := s.authenticate(r)
+	sess, _, verdict := s.authenticate(r)
 	switch verdict {
 	case authPassport:
 		s.env.Stats.Record(Vendor, name, "http_500")
 		http.Error(w, msgAcctPassport, http.StatusInternalServerError)
 		return
 	case authLost:
+		// The shell's cookies come with the session-lost answer [C-obs].
+		setSessionCookies(w, sess)
 		s.answer(w, name, query, 1, sessionLost())
 		return
 	}
-	if fresh {
-		setSessionCookies(w, sess)
-	}
+	setSessionCookies(w, sess)
 	w.Header().Set("kdservice-sessionid", sess.id)
 	if s.env.Limits && s.limiter.Allow(sess.user, s.env.Now()) >= 0 {
 		s.answer(w, name, query, 14, failure(14, nil, msgCallLimit))
