@@ -129,11 +129,7 @@ const (
 	msgStatus        = "单据[%s]的状态为“%s”，不能%s。"
 	msgNetCtrl       = "网络控制冲突：单据[%s]正在被其他用户操作，请稍后再试。"
 	msgCallLimit     = "接口调用次数超过限制，请稍后再试。"
-	msgUnknownForm   = "业务对象“%s”不存在。"
 	msgEmptyForm     = "FormId参数不能为空。"
-	msgEmptyKeys     = "FieldKeys参数不能为空。"
-	msgUnknownField  = "字段“%s”不存在。"
-	msgBadFilter     = "过滤条件语法错误：%s"
 	msgNoModel       = "Model参数不能为空。"
 	msgBadModel      = "Model参数格式错误：%s"
 	msgBadData       = "data参数格式错误：%s"
@@ -149,6 +145,19 @@ const (
 	msgLoginBadUser  = "用户不存在或已被禁用！"
 	msgLoginBadLCID  = "不支持的语言（lcid）：%s"
 	msgAcctPassport  = "Fail to verify thirty passport."
+)
+
+// Messages observed on a production server for ExecuteBillQuery with good
+// credentials (MCP docs/session-auth-experiments.md §6 R3, with the MsgCode
+// each came with) [C-obs]. The unknown-form text is used for every method;
+// that other methods word it the same is [I]. The bad-filter message was
+// reported only by its beginning ("GetRealExpress error..."): what follows
+// the prefix is the simulator's own detail [I].
+const (
+	msgUnknownForm  = "标识为“%s”的业务对象不存在，或者被删除"         // MsgCode 4
+	msgUnknownField = "元数据中标识为 %s 的字段不存在"             // MsgCode 9
+	msgEmptyKeys    = "data 数据包中的参数 FieldKeys 的值不能为空" // MsgCode 8
+	msgBadFilter    = "GetRealExpress error: %s"      // MsgCode 4
 )
 
 // Document statuses (FDocumentStatus) and their Chinese names [I].

@@ -88,8 +88,13 @@
 // FRef.FNumber / FRef.FName; one row per entry row when an entry key is used),
 // filters with the SQL-like FilterString (or its array form), orders by
 // OrderString and pages with StartRow / Limit (at most Config.MaxQueryLimit
-// rows per call, silently capped). Errors: MsgCode 4 unknown form or bad
-// filter, 8 empty FieldKeys, 9 unknown field key, each wrapped in [[...]].
+// rows per call, silently capped). Errors, each wrapped in [[...]], with the
+// codes and texts observed in production (MCP session-auth experiments R3
+// [C-obs]): MsgCode 4 "标识为“X”的业务对象不存在，或者被删除" (unknown form, for
+// every method [I]), 9 "元数据中标识为 F 的字段不存在" (unknown field key), 8
+// "data 数据包中的参数 FieldKeys 的值不能为空", 4 "GetRealExpress error: ..."
+// (bad filter or order; only the prefix is observed). Messages stay Chinese
+// whatever the lcid [C-obs].
 //
 // # Stats
 //

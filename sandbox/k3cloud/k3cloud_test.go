@@ -401,21 +401,33 @@ func TestExecuteBillQuery(t *testing.T) {
 			}
 		})
 	}
+	// Codes and messages as observed in production (MCP session-auth
+	// experiments, R3); the bad-filter message only by its beginning.
 	errs := []struct {
 		name string
 		body map[string]any
 		code int
+		msg  string // the message, or its prefix when it ends in "…"
 	}{
-		{"unknown form", map[string]any{"data": map[string]any{"FormId": "NO_SUCH", "FieldKeys": "FID"}}, 4},
-		{"empty field keys", q("", "", nil), 8},
-		{"unknown field", q("FBillNo,FNoSuchField", "", nil), 9},
-		{"bad filter", q("FBillNo", "FBillNo = = 'x'", nil), 4},
-		{"unknown filter field", q("FBillNo", "FNoSuch = 1", nil), 4},
+		{"unknown form", map[string]any{"data": map[string]any{"FormId": "NO_SUCH_FORM", "FieldKeys": "FID"}}, 4, "标识为“NO_SUCH_FORM”的业务对象不存在，或者被删除"},
+		{"empty field keys", q("", "", nil), 8, "data 数据包中的参数 FieldKeys 的值不能为空"},
+		{"unknown field", q("FBillNo,FNoSuchField", "", nil), 9, "元数据中标识为 FNoSuchField 的字段不存在"},
+		{"bad filter", q("FBillNo", "FBillNo = = 'x'", nil), 4, "GetRealExpress error…"},
+		{"unknown filter field", q("FBillNo", "FNoSuch = 1", nil), 4, "GetRealExpress error…"},
 	}
 	for _, tc := range errs {
 		t.Run(tc.name, func(t *testing.T) {
-			if code := queryError(t, f.do(t, formPath("ExecuteBillQuery"), tc.body, auth{sign: &s})); code != tc.code {
+			r := f.do(t, formPath("ExecuteBillQuery"), tc.body, auth{sign: &s})
+			if code := queryError(t, r); code != tc.code {
 				t.Fatalf("MsgCode %d want %d", code, tc.code)
+			}
+			var v [][]struct {
+				Result struct{ ResponseStatus statusT }
+			}
+			_ = json.Unmarshal(r.body, &v)
+			got := v[0][0].Result.ResponseStatus.Errors[0].Message
+			if p, ok := strings.CutSuffix(tc.msg, "…"); ok && !strings.HasPrefix(got, p) || !ok && got != tc.msg {
+				t.Fatalf("message %q, want %q", got, tc.msg)
 			}
 		})
 	}
