@@ -83,6 +83,10 @@
 //	K3Cloud.SignatureWindow  --k3-signature-window  refuse x-api-timestamp / LoginBySign
 //	                                                timestamps further off (default 0: none,
 //	                                                ±24 h were accepted in production)
+//	KIS.StrictHeaders        --kis-strict-headers   require Kis-Ver on every call and
+//	                                                KIS-Signature on get_service_gateway
+//	                                                (default: only Kis-Ver on business calls,
+//	                                                as a production client sends)
 //
 // # Stats
 //

@@ -99,6 +99,12 @@ func TestSandboxFidelityFlags(t *testing.T) {
 	if err != nil || o.K3Cloud.SignatureWindow != 0 {
 		t.Fatalf("defaults: %v %+v", err, o.K3Cloud)
 	}
+	if o.KIS.StrictHeaders {
+		t.Fatal("KIS strict headers on by default")
+	}
+	if o, err = parseSandboxFlags(t, "--kis-strict-headers"); err != nil || !o.KIS.StrictHeaders {
+		t.Fatalf("--kis-strict-headers: %v", err)
+	}
 	if o, err = parseSandboxFlags(t, "--k3-signature-window", "15m"); err != nil || o.K3Cloud.SignatureWindow.String() != "15m0s" {
 		t.Fatalf("--k3-signature-window: %v %s", err, o.K3Cloud.SignatureWindow)
 	}
