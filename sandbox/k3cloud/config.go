@@ -98,10 +98,10 @@ const (
 	// case-insensitive collation (Chinese_PRC_CI_AS), so "shop001" collides
 	// with "SHOP001" in uniqueness checks and '=' filters match either [I].
 	caseInsensitiveNumbers = true
-	// updatableStatuses: a saved document may be modified while created (A)
-	// or re-audit pending (D); submitted (B) and audited (C) ones must be
-	// un-audited first ("已审核的单据不允许修改") [I].
-	updatableStatuses = "AD"
+	// updatableStatuses: a saved document may be modified while created (A),
+	// re-audit pending (D) or a draft (Z); submitted (B) and audited (C) ones
+	// must be un-audited first ("已审核的单据不允许修改") [I].
+	updatableStatuses = "ADZ"
 	// firstInternalID is the first internal id (FID, FCUSTID, ...) handed out [I].
 	firstInternalID = 100001
 )

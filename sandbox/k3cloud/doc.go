@@ -10,11 +10,11 @@
 // lost"). The last path segment names the call, case-insensitively:
 //
 //	Kingdee.BOS.WebApi.ServicesStub.AuthService.{ValidateUser,LoginBySign,LoginByAppSecret,Logout}.common.kdsvc
-//	Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.{Save,BatchSave,Submit,Audit,UnAudit,View,ExecuteBillQuery,BillQuery}.common.kdsvc
+//	Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.{Save,BatchSave,Draft,Submit,Audit,UnAudit,Delete,View,ExecuteBillQuery,BillQuery,QueryAsyncResult}.common.kdsvc
 //	Kingdee.BOS.ServiceFacade.ServicesStub.Account.AccountService.GetDataCenterList.common.kdsvc (no login)
 //
-// Delete, Draft, Push, ExcuteOperation and Allocate exist but answer MsgCode 4
-// (not simulated). Bodies may be named ({"formid","data"}), positional
+// Push, ExcuteOperation and Allocate exist but answer MsgCode 4 (not
+// simulated). Bodies may be named ({"formid","data"}), positional
 // ({"parameters":[formid, data]}) or the legacy ApiClient shape; data may be
 // an object or JSON text. Introspection (not wrapped):
 // GET /_sandbox/k3cloud/{FormId} answers {"documents":[core.TargetDoc...]}.
@@ -83,6 +83,23 @@
 // IsVerifyBaseDataField, rejected with MsgCode 9. A document written by
 // another request in flight answers MsgCode 13 (network control). Submit
 // (A/D -> B), Audit (B -> C) and UnAudit (C -> D) answer MsgCode 12 otherwise.
+// Delete (Numbers or Ids, as Submit) removes created (A), draft (Z) and
+// re-audit (D) documents, MsgCode 12 for submitted or audited ones, 10 for
+// unknown ones. Draft (暂存) saves one Model without validation as status Z,
+// the number still unique; a later Save with its internal id makes it a
+// created document (A); Submit refuses a draft. The methods and their body
+// shapes are [C] (PYSDK main.py, KDOC); the status rules and messages are
+// [I] (config.go).
+//
+// Asynchronous mode (async.go): a call with beginmethod "BeginQueryImpl"
+// (and querymethod "QueryAsyncResult") in its body or headers, as the SDKs'
+// BatchSaveQuery and Query invocations send it [C PYSDK, JSDK], runs at once
+// and answers a task {"TaskId","Status":0,"Result":null,...} (the fields of
+// JSDK QueryResultInfo); QueryAsyncResult with {"queryInfo": "<JSON text of
+// {TaskId, Cancelled}>"} (PYSDK) or {"parameters":[{"TaskId","Cancelled"}]}
+// (JSDK) answers Status 2 with the call's answer as Result. The begin answer
+// being pending and the first poll complete are [I]; an unknown TaskId
+// answers Status 2, IsFaulted, a MsgCode 4 failure as Result [I].
 //
 // ExecuteBillQuery projects FieldKeys (header and entry keys, FEntity_FEntryID,
 // FRef.FNumber / FRef.FName; one row per entry row when an entry key is used),
