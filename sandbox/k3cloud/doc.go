@@ -101,6 +101,13 @@
 // being pending and the first poll complete are [I]; an unknown TaskId
 // answers Status 2, IsFaulted, a MsgCode 4 failure as Result [I].
 //
+// View (by Number or Id, any form) answers in the server's naming, as a
+// captured production answer shows (view.go): {"Result":{"ResponseStatus":
+// null,"Result":{"Id","msterID","DocumentStatus","Number","Name":[{"Key":
+// 2052,"Value"}],"CreateOrgId_Id","CreateOrgId":{...},...}}}, properties
+// without the field key's F, references as X_Id plus an object, entry rows
+// with Id and Seq; not found is the failure envelope with MsgCode 10 [I].
+//
 // ExecuteBillQuery projects FieldKeys (header and entry keys, FEntity_FEntryID,
 // FRef.FNumber / FRef.FName; one row per entry row when an entry key is used),
 // filters with the SQL-like FilterString (or its array form), orders by

@@ -506,7 +506,7 @@ func TestAutoSubmitAndAudit(t *testing.T) {
 	var v struct {
 		Result struct{ Result map[string]any }
 	}
-	if err := json.Unmarshal(r.body, &v); err != nil || v.Result.Result["DocumentStatus"] != "C" || v.Result.Result["FName"] != "天猫旗舰店" {
+	if err := json.Unmarshal(r.body, &v); err != nil || v.Result.Result["DocumentStatus"] != "C" || fmt.Sprint(v.Result.Result["Name"]) != "[map[Key:2052 Value:天猫旗舰店]]" {
 		t.Fatalf("view: %s", r.body)
 	}
 	if st := decodeStatus(t, f.call(t, "View", "BD_Customer", map[string]any{"Number": "NOPE"})); st.MsgCode != 10 {

@@ -141,11 +141,8 @@ func (s *Sim) view(req request) (any, int) {
 		}
 		return failure(10, nil, msg), 10
 	}
-	doc := render(st, rec)
-	doc["Id"], doc["Number"], doc["DocumentStatus"] = rec.id, rec.number, rec.status
 	var out viewResult
-	out.Result.ResponseStatus = newStatus()
-	out.Result.Result = doc
+	out.Result.Result = s.renderView(st, rec, s.cfg.LCID)
 	return out, 0
 }
 

@@ -156,3 +156,55 @@ func TestAsyncMode(t *testing.T) {
 		t.Fatalf("unauthenticated poll: %s", r.body)
 	}
 }
+
+// TestViewShape: View answers in the server's naming (view.go): a null
+// ResponseStatus on success, properties without the F, references as
+// X_Id plus an object, localised names, entry rows with Id and Seq.
+func TestViewShape(t *testing.T) {
+	f := newFixture(t, nil)
+	if st := decodeStatus(t, f.call(t, "Save", "STK_MISCELLANEOUS", map[string]any{"Model": bill("QTV001", "100", "备注", line("SKU00001", "CK001", 2))})); !st.IsSuccess {
+		t.Fatalf("save: %+v", st)
+	}
+	r := f.call(t, "View", "STK_MISCELLANEOUS", map[string]any{"CreateOrgId": 0, "Number": "QTV001", "Id": "", "IsSortBySeq": "false"})
+	var v struct {
+		Result struct {
+			ResponseStatus json.RawMessage
+			Result         map[string]any
+		}
+	}
+	if err := json.Unmarshal(r.body, &v); err != nil {
+		t.Fatal(err)
+	}
+	d := v.Result.Result
+	if string(v.Result.ResponseStatus) != "null" || d["BillNo"] != "QTV001" || d["DocumentStatus"] != "A" || d["NOTE"] != "备注" || d["Id"] == nil {
+		t.Fatalf("header: %s", r.body)
+	}
+	if _, ok := d["FBillNo"]; ok {
+		t.Fatalf("field keys leaked into the View answer: %s", r.body)
+	}
+	org, _ := d["StockOrgId"].(map[string]any)
+	if org == nil || org["Number"] != "100" || d["StockOrgId_Id"] != org["Id"] || fmt.Sprint(org["Name"]) != "[map[Key:2052 Value:总公司]]" {
+		t.Fatalf("reference: %v / %v", d["StockOrgId_Id"], d["StockOrgId"])
+	}
+	rows, _ := d["Entity"].([]any)
+	if len(rows) != 1 {
+		t.Fatalf("entries: %v", d["Entity"])
+	}
+	row := rows[0].(map[string]any)
+	mat, _ := row["MATERIALID"].(map[string]any)
+	if row["Seq"] != float64(1) || row["Id"] == nil || row["Qty"] != float64(2) || mat == nil || mat["Number"] != "SKU00001" || row["MATERIALID_Id"] != mat["Id"] {
+		t.Fatalf("entry row: %v", row)
+	}
+	// Base data: msterID, ForbidStatus, localised Name and MultiLanguageText.
+	r = f.call(t, "View", "BD_STOCK", map[string]any{"Number": "CK001"})
+	var b struct{ Result struct{ Result map[string]any } }
+	_ = json.Unmarshal(r.body, &b)
+	bd := b.Result.Result
+	if bd["Number"] != "CK001" || bd["msterID"] != bd["Id"] || bd["ForbidStatus"] != "A" || bd["MultiLanguageText"] == nil {
+		t.Fatalf("base data: %s", r.body)
+	}
+	// Not found keeps the failure envelope.
+	if st := decodeStatus(t, f.call(t, "View", "BD_STOCK", map[string]any{"Number": "NOPE"})); st.IsSuccess || st.MsgCode != 10 {
+		t.Fatalf("not found: %+v", st)
+	}
+}
