@@ -197,7 +197,9 @@ func TestViewShape(t *testing.T) {
 	}
 	// Base data: msterID, ForbidStatus, localised Name and MultiLanguageText.
 	r = f.call(t, "View", "BD_STOCK", map[string]any{"Number": "CK001"})
-	var b struct{ Result struct{ Result map[string]any } }
+	var b struct {
+		Result struct{ Result map[string]any }
+	}
 	_ = json.Unmarshal(r.body, &b)
 	bd := b.Result.Result
 	if bd["Number"] != "CK001" || bd["msterID"] != bd["Id"] || bd["ForbidStatus"] != "A" || bd["MultiLanguageText"] == nil {
