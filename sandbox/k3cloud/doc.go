@@ -123,8 +123,9 @@
 // # Stats
 //
 // Vendor "k3cloud"; iface is the method name ("BatchSave",
-// "ExecuteBillQuery", "LoginBySign", "GetDataCenterList"), or the request
-// path for unknown paths. Codes: "0" when IsSuccess is true (or a query
+// "ExecuteBillQuery", "LoginBySign", "GetDataCenterList", "QueryAsyncResult"),
+// or the request path for unknown paths. A call begun in the asynchronous
+// mode counts under its method with the code of the result it produced. Codes: "0" when IsSuccess is true (or a query
 // answered rows), "MsgCode <n>" otherwise; logins record
 // "LoginResultType <n>"; transport answers "http_404", "http_405",
 // "http_500" (unknown data centre), plus the Env.Wrap fault codes.
