@@ -73,6 +73,21 @@
 // and no dice are drawn. Each vendor package's doc says how a null answer
 // looks there and what "asc" is per query mode.
 //
+// # Fidelity switches
+//
+// By default every simulator answers as its production servers are observed
+// to (each vendor package's doc gives the facts and their sources). Stricter
+// readings of the documentation, for tests of a client's own handling, are
+// options of Options (and flags of `erpsync sandbox`):
+//
+//	K3Cloud.SignatureWindow  --k3-signature-window  refuse x-api-timestamp / LoginBySign
+//	                                                timestamps further off (default 0: none,
+//	                                                ±24 h were accepted in production)
+//	KIS.StrictHeaders        --kis-strict-headers   require Kis-Ver on every call and
+//	                                                KIS-Signature on get_service_gateway
+//	                                                (default: only Kis-Ver on business calls,
+//	                                                as a production client sends)
+//
 // # Stats
 //
 // GET /_sandbox/stats answers StatsReply: "requests" (vendor -> interface ->

@@ -119,6 +119,8 @@ func sandboxCommand() *cli.Command {
 		&cli.DurationFlag{Name: "session-ttl", Usage: "lifetime of K3Cloud/KIS sessions (0: the default)"},
 		&cli.Float64Flag{Name: "mutate-rate", Usage: "chance per page served that a document in the queried range changes"},
 		&cli.Float64Flag{Name: "row-fail-rate", Usage: "share of written rows that fail validation"},
+		&cli.DurationFlag{Name: "k3-signature-window", Value: def.K3Cloud.SignatureWindow, Usage: "K3Cloud: accepted x-api-timestamp and LoginBySign skew (0: none checked, as observed in production)"},
+		&cli.BoolFlag{Name: "kis-strict-headers", Value: def.KIS.StrictHeaders, Usage: "KIS: require Kis-Ver on every call and KIS-Signature on get_service_gateway (default: accept what production accepts)"},
 		&cli.StringFlag{Name: "env-file", Usage: "also write an env file (KEY=value lines) pointing every shipped config at this sandbox, for `erpsync -e FILE ...`"},
 	}
 	flags = append(flags, answerFlags...)
@@ -195,6 +197,10 @@ func sandboxOptions(c *cli.Context) (o sandbox.Options, err error) {
 		MutateRate:  c.Float64("mutate-rate"),
 		RowFailRate: c.Float64("row-fail-rate"),
 	}
+	if o.K3Cloud.SignatureWindow = c.Duration("k3-signature-window"); o.K3Cloud.SignatureWindow < 0 {
+		return o, fmt.Errorf("--k3-signature-window must not be negative, got %s", o.K3Cloud.SignatureWindow)
+	}
+	o.KIS.StrictHeaders = c.Bool("kis-strict-headers")
 	if o.Faults.Answers, o.Faults.Interfaces, err = answerFaults(c); err != nil {
 		return o, err
 	}

@@ -91,3 +91,24 @@ func TestSandboxCommandAnswerFaults(t *testing.T) {
 		t.Fatalf("bad --interface-faults: %v\n%s", err, out)
 	}
 }
+
+// TestSandboxFidelityFlags: the vendor-fidelity switches default to the
+// behaviour observed in production and can be made strict.
+func TestSandboxFidelityFlags(t *testing.T) {
+	o, err := parseSandboxFlags(t)
+	if err != nil || o.K3Cloud.SignatureWindow != 0 {
+		t.Fatalf("defaults: %v %+v", err, o.K3Cloud)
+	}
+	if o.KIS.StrictHeaders {
+		t.Fatal("KIS strict headers on by default")
+	}
+	if o, err = parseSandboxFlags(t, "--kis-strict-headers"); err != nil || !o.KIS.StrictHeaders {
+		t.Fatalf("--kis-strict-headers: %v", err)
+	}
+	if o, err = parseSandboxFlags(t, "--k3-signature-window", "15m"); err != nil || o.K3Cloud.SignatureWindow.String() != "15m0s" {
+		t.Fatalf("--k3-signature-window: %v %s", err, o.K3Cloud.SignatureWindow)
+	}
+	if _, err := parseSandboxFlags(t, "--k3-signature-window", "-1m"); err == nil || !strings.Contains(err.Error(), "must not be negative") {
+		t.Fatalf("negative window: %v", err)
+	}
+}

@@ -778,6 +778,9 @@ func (c *Client) View(ctx context.Context, formID string, r ViewRequest) (json.R
 	}
 	st, env, ok := statusOf(b)
 	if !ok {
+		if doc, found := viewDocument(b); found {
+			return doc, nil // "ResponseStatus": null beside the document
+		}
 		return nil, &vendor.Error{Vendor: vendorName, Interface: method, Msg: "answer without Result.ResponseStatus: " + vendor.Snippet(b), Kind: vendor.Transient}
 	}
 	if !st.IsSuccess {

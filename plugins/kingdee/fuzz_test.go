@@ -26,7 +26,7 @@ var k3Seeds = []string{
 	`{"Result":{"ResponseStatus":null}}`,
 	`{"Result":null}`,
 	`[[100001,"CUS00001"],[100002,"CUS00002",null,1.5e300,{"a":[]}]]`,
-	`[[{"Result":{"ResponseStatus":{"ErrorCode":500,"IsSuccess":false,"Errors":[{"FieldName":null,"Message":"字段FNumberx不存在","DIndex":0}],"MsgCode":9}}}]]`,
+	`[[{"Result":{"ResponseStatus":{"ErrorCode":500,"IsSuccess":false,"Errors":[{"FieldName":null,"Message":"元数据中标识为 FNumberx 的字段不存在","DIndex":0}],"MsgCode":9}}}]]`,
 	`[[{"Result":{"ResponseStatus":{"IsSuccess":false,"MsgCode":14}}}]]`,
 	`[[[[[[[[`,
 	`[]`,

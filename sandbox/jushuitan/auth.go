@@ -109,6 +109,12 @@ func (s *Sim) authenticate(form map[string]string) *apiError {
 	if skew := s.env.Now().Sub(time.Unix(ts, 0)); skew > maxSkew || skew < -maxSkew {
 		return &apiError{codeBadTimestamp, msgBadTimestamp}
 	}
+	// charset: the contract has the literal "utf-8" as required [C]; what the
+	// server does with another value is not documented. A public client
+	// reportedly sends "uft-8" (sic) and its comments suggest it was
+	// accepted, but no stored source confirms that (the docs, pages, code
+	// and issues corpora were searched for it), so the simulator keeps
+	// refusing anything but utf-8 (case-insensitive), code 30 [I].
 	if cs, ok := form["charset"]; !ok || !strings.EqualFold(cs, "utf-8") {
 		return paramErr("charset必须为utf-8")
 	}

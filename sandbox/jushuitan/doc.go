@@ -22,7 +22,10 @@
 // over every received field except sign (see Sign). Every answer is HTTP
 // 200 with {"code","msg","data"}; only a non-POST method gets HTTP 405.
 // Checks run in this order: app_key (20 [I]), sign (10), timestamp within
-// 10 minutes (140), charset (30 [I]), then for business calls version (30
+// 10 minutes (140), charset other than utf-8 (30 [I]: the contract requires
+// the literal utf-8, but that the server refuses other values, e.g. the
+// "uft-8" one public client sends, is not confirmed by any stored source;
+// see auth.go), then for business calls version (30
 // [I]), access token (100), rate limit (199 per second, 200 per minute;
 // only with env.Limits), interface granted (190), biz validation (30 [I]).
 // Token endpoints share the first checks and the rate limit; refreshToken in

@@ -230,6 +230,8 @@ func TestAuthChecks(t *testing.T) {
 		}, 0},
 		{"version 1", PathOtherInout, func(p map[string]string) { p["version"] = "1" }, codeBadParam},
 		{"charset gbk", PathOtherInout, func(p map[string]string) { p["charset"] = "gbk" }, codeBadParam},
+		// Refused [I]: no stored source says the server accepts the misspelling.
+		{"charset uft-8", PathOtherInout, func(p map[string]string) { p["charset"] = "uft-8" }, codeBadParam},
 		{"unknown token", PathOtherInout, func(p map[string]string) { p["access_token"] = "nope" }, codeBadToken},
 		{"interface not granted", "/open/orders/single/query", nil, codeNoPermission},
 		{"biz not JSON", PathOtherInout, func(p map[string]string) { p["biz"] = "{" }, codeBadParam},

@@ -27,6 +27,11 @@ type session struct {
 	aspID string // ASP.NET_SessionId
 	user  string
 	last  time.Time // last accepted request; guarded by Sim.sessMu
+	// shell marks the id handed out with a failed authentication: the server
+	// still sets the cookie, but the id names no session, so a request
+	// carrying it is authenticated again; when that succeeds the id becomes
+	// a live session (MCP §7 [C-obs]). Guarded by Sim.sessMu.
+	shell bool
 
 	// mu serialises the requests of the session.
 	mu sync.Mutex
@@ -58,7 +63,10 @@ func (s *Sim) sessionTTL() time.Duration {
 // authenticate finds the caller's session. A known live session id (cookie,
 // kdservice-sessionid header or SID header) is accepted without looking at
 // any signature, as observed on a live server. Otherwise valid mode-A HMAC
-// headers silently open a new session; anything else is "session lost".
+// headers silently open a session; anything else is "session lost". Except
+// for the passport failure, sess is never nil: a failed authentication gets
+// a shell id (the one the caller sent, or a new one), whose cookies the
+// answer carries as the real server's does (MCP §7 [C-obs]).
 func (s *Sim) authenticate(r *http.Request) (sess *session, fresh bool, verdict int) {
 	var ids []string
 	for _, name := range []string{cookieSession, cookieASP} {
@@ -71,48 +79,89 @@ func (s *Sim) authenticate(r *http.Request) (sess *session, fresh bool, verdict 
 			ids = append(ids, v)
 		}
 	}
+	var shell *session
 	for _, id := range ids {
-		if sess := s.lookupSession(id); sess != nil {
+		sess, sh := s.lookupSession(id)
+		if sess != nil {
 			return sess, false, authOK
 		}
+		if shell == nil {
+			shell = sh
+		}
 	}
-	if r.Header.Get("X-Kd-Signature") == "" && r.Header.Get("X-Api-Signature") == "" {
-		return nil, false, authLost
+	v := authLost
+	if r.Header.Get("X-Kd-Signature") != "" || r.Header.Get("X-Api-Signature") != "" {
+		var user string
+		if user, v = s.verifyHMAC(r); v == authOK {
+			return s.openSession(shell, user), true, authOK
+		}
 	}
-	user, v := s.verifyHMAC(r)
-	if v != authOK {
-		return nil, false, v
+	if v == authPassport {
+		// The gateway answers a wrong acctID with a non-200 text; whether
+		// that answer sets cookies is not reported, so it sets none [I].
+		return nil, false, authPassport
 	}
-	return s.newSession(user), true, authOK
+	if shell == nil {
+		shell = s.newShell()
+	}
+	return shell, true, authLost
 }
 
 // lookupSession returns a live session and renews it (sliding expiry), or
-// nil; an expired session is forgotten.
-func (s *Sim) lookupSession(id string) *session {
+// nil and, when id is a shell handed out by a failed authentication, that
+// shell; an expired session is forgotten.
+func (s *Sim) lookupSession(id string) (live, shell *session) {
 	now := s.env.Now()
 	ttl := s.sessionTTL()
 	s.sessMu.Lock()
 	defer s.sessMu.Unlock()
 	sess := s.sessions[id]
 	if sess == nil {
-		return nil
+		return nil, nil
 	}
 	if now.Sub(sess.last) > ttl {
 		delete(s.sessions, sess.id)
 		delete(s.sessions, sess.aspID)
-		return nil
+		return nil, nil
 	}
 	sess.last = now
+	if sess.shell {
+		return nil, sess
+	}
+	return sess, nil
+}
+
+// newSession opens a live session for user.
+func (s *Sim) newSession(user string) *session { return s.openSession(nil, user) }
+
+// newShell records the ids a failed authentication hands out.
+func (s *Sim) newShell() *session {
+	sess := &session{id: randomID(16, true), aspID: randomID(12, false), shell: true, last: s.env.Now()}
+	s.store(sess)
 	return sess
 }
 
-func (s *Sim) newSession(user string) *session {
-	now := s.env.Now()
-	sess := &session{id: randomID(16, true), aspID: randomID(12, false), user: user, last: now}
+// openSession makes shell (when not nil) a live session of user, keeping its
+// ids as the real server keeps the shell id once credentials pass (MCP §7
+// [C-obs]), or opens a new one.
+func (s *Sim) openSession(shell *session, user string) *session {
+	if shell != nil {
+		s.sessMu.Lock()
+		shell.shell, shell.user, shell.last = false, user, s.env.Now()
+		s.sessMu.Unlock()
+		return shell
+	}
+	sess := &session{id: randomID(16, true), aspID: randomID(12, false), user: user, last: s.env.Now()}
+	s.store(sess)
+	return sess
+}
+
+func (s *Sim) store(sess *session) {
+	now := sess.last
 	s.sessMu.Lock()
 	defer s.sessMu.Unlock()
-	// Clients that never replay cookies open a session per call: forget
-	// expired ones now and then so the map stays small.
+	// Clients that never replay cookies open a session (or a shell) per
+	// call: forget expired ones now and then so the map stays small.
 	if now.Sub(s.lastSweep) > time.Minute {
 		ttl := s.sessionTTL()
 		for k, x := range s.sessions {
@@ -124,7 +173,6 @@ func (s *Sim) newSession(user string) *session {
 	}
 	s.sessions[sess.id] = sess
 	s.sessions[sess.aspID] = sess
-	return sess
 }
 
 func (s *Sim) dropSession(id string) {
@@ -147,6 +195,15 @@ func randomID(n int, guid bool) string {
 	return h
 }
 
+// setSessionCookies sets the two session cookies. The real server sets them
+// on the login answer, on the first answer of a silently opened session and
+// on failed authentications (the session-lost answer included) [C-obs MCP
+// §5, §7]; the simulator sets them on every DynamicFormService and login
+// answer, which is what a client replaying its jar must cope with [I].
+// Attributes: a path was present but its value is not reported (PYSDK's
+// parser drops it), and "/" is assumed [I]; MCP mentions an expires
+// attribute without saying on which cookie or for how long, so none is set
+// (a session cookie) [I].
 func setSessionCookies(w http.ResponseWriter, sess *session) {
 	http.SetCookie(w, &http.Cookie{Name: cookieSession, Value: sess.id, Path: "/"})
 	http.SetCookie(w, &http.Cookie{Name: cookieASP, Value: sess.aspID, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
@@ -207,11 +264,17 @@ func (s *Sim) verifyHMAC(r *http.Request) (string, int) {
 	return parts[1], authOK
 }
 
-// fresh checks a timestamp (seconds or milliseconds) against the window.
+// fresh checks a timestamp (seconds or milliseconds) against the window;
+// with no window (the default) any timestamp that is a number passes
+// [C-obs for ±24 h; I for the rest, e.g. whether the real server refuses a
+// non-numeric one].
 func (s *Sim) fresh(ts string) bool {
 	n, err := strconv.ParseInt(strings.TrimSpace(ts), 10, 64)
 	if err != nil || n <= 0 {
 		return false
+	}
+	if s.cfg.SignatureWindow == 0 {
+		return true
 	}
 	var t time.Time
 	if n > msFloor {
@@ -307,6 +370,10 @@ func (s *Sim) serveAuth(w http.ResponseWriter, r *http.Request, name string, bod
 			"UserToken":               sess.id, "ClientType": 32,
 		}
 	} else {
+		// A failed login sets session cookies too, as every failed
+		// authentication does on the observed server [I for the AuthService
+		// logins: MCP observed mode-A requests only].
+		setSessionCookies(w, s.newShell())
 		res.Message = &msg
 	}
 	s.env.Stats.Record(Vendor, name, fmt.Sprintf("LoginResultType %d", typ))

@@ -24,11 +24,14 @@ type Config struct {
 	AppSecret string `json:"app_secret"`
 	// LCID is the default language (2052 Simplified Chinese).
 	LCID int `json:"lcid"`
-	// StrictSignature verifies the mode-A HMAC headers and the timestamp
-	// window; false accepts any signature values (the headers must still be present).
+	// StrictSignature verifies the mode-A HMAC headers (and the timestamp
+	// window when SignatureWindow is set); false accepts any signature values
+	// (the headers must still be present).
 	StrictSignature bool `json:"strict_signature"`
-	// SignatureWindow is the accepted clock skew of x-api-timestamp and of the
-	// LoginBySign timestamp in strict mode.
+	// SignatureWindow, when positive, is the accepted clock skew of
+	// x-api-timestamp and of the LoginBySign timestamp in strict mode. Zero
+	// (the default) checks no window, as observed on a production server
+	// (±24 h accepted); set it for tests of clock handling.
 	SignatureWindow time.Duration `json:"signature_window"`
 	// SessionTTL is the idle lifetime of a session when the session_ttl fault is 0.
 	SessionTTL time.Duration `json:"session_ttl"`
@@ -72,9 +75,14 @@ func DefaultConfig() Config {
 // Inferred facts ([I] in the contract) and the simulator's own choices. They
 // live here so they can be corrected in one place.
 const (
-	// defaultSignatureWindow: the contract asks for a configurable window; one
-	// live server accepted ±24 h [C-obs], the simulator is stricter [I].
-	defaultSignatureWindow = 15 * time.Minute
+	// defaultSignatureWindow: 0, no window. One production server accepted
+	// x-api-timestamp skews from ±1 min to ±24 h, and repeated nonces (four
+	// requests of one second with one nonce) [C-obs: MCP
+	// docs/session-auth-experiments.md §5, "时钟偏移" row: "服务端不校验
+	// x-api-timestamp 窗口"]. Skews beyond 24 h were not tried, so "no window
+	// at all" is [I]; the LoginBySign timestamp was not tried either and
+	// follows the same setting [I]. Nonces are never remembered.
+	defaultSignatureWindow = 0
 	// defaultSessionTTL: idle lifetime of a session [I]. Expiry is sliding:
 	// every accepted request renews it, as ASP.NET sessions do [I].
 	defaultSessionTTL = 30 * time.Minute
@@ -90,10 +98,10 @@ const (
 	// case-insensitive collation (Chinese_PRC_CI_AS), so "shop001" collides
 	// with "SHOP001" in uniqueness checks and '=' filters match either [I].
 	caseInsensitiveNumbers = true
-	// updatableStatuses: a saved document may be modified while created (A)
-	// or re-audit pending (D); submitted (B) and audited (C) ones must be
-	// un-audited first ("已审核的单据不允许修改") [I].
-	updatableStatuses = "AD"
+	// updatableStatuses: a saved document may be modified while created (A),
+	// re-audit pending (D) or a draft (Z); submitted (B) and audited (C) ones
+	// must be un-audited first ("已审核的单据不允许修改") [I].
+	updatableStatuses = "ADZ"
 	// firstInternalID is the first internal id (FID, FCUSTID, ...) handed out [I].
 	firstInternalID = 100001
 )
@@ -121,11 +129,7 @@ const (
 	msgStatus        = "单据[%s]的状态为“%s”，不能%s。"
 	msgNetCtrl       = "网络控制冲突：单据[%s]正在被其他用户操作，请稍后再试。"
 	msgCallLimit     = "接口调用次数超过限制，请稍后再试。"
-	msgUnknownForm   = "业务对象“%s”不存在。"
 	msgEmptyForm     = "FormId参数不能为空。"
-	msgEmptyKeys     = "FieldKeys参数不能为空。"
-	msgUnknownField  = "字段“%s”不存在。"
-	msgBadFilter     = "过滤条件语法错误：%s"
 	msgNoModel       = "Model参数不能为空。"
 	msgBadModel      = "Model参数格式错误：%s"
 	msgBadData       = "data参数格式错误：%s"
@@ -141,6 +145,19 @@ const (
 	msgLoginBadUser  = "用户不存在或已被禁用！"
 	msgLoginBadLCID  = "不支持的语言（lcid）：%s"
 	msgAcctPassport  = "Fail to verify thirty passport."
+)
+
+// Messages observed on a production server for ExecuteBillQuery with good
+// credentials (MCP docs/session-auth-experiments.md §6 R3, with the MsgCode
+// each came with) [C-obs]. The unknown-form text is used for every method;
+// that other methods word it the same is [I]. The bad-filter message was
+// reported only by its beginning ("GetRealExpress error..."): what follows
+// the prefix is the simulator's own detail [I].
+const (
+	msgUnknownForm  = "标识为“%s”的业务对象不存在，或者被删除"         // MsgCode 4
+	msgUnknownField = "元数据中标识为 %s 的字段不存在"             // MsgCode 9
+	msgEmptyKeys    = "data 数据包中的参数 FieldKeys 的值不能为空" // MsgCode 8
+	msgBadFilter    = "GetRealExpress error: %s"      // MsgCode 4
 )
 
 // Document statuses (FDocumentStatus) and their Chinese names [I].

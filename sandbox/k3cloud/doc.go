@@ -10,11 +10,11 @@
 // lost"). The last path segment names the call, case-insensitively:
 //
 //	Kingdee.BOS.WebApi.ServicesStub.AuthService.{ValidateUser,LoginBySign,LoginByAppSecret,Logout}.common.kdsvc
-//	Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.{Save,BatchSave,Submit,Audit,UnAudit,View,ExecuteBillQuery,BillQuery}.common.kdsvc
+//	Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.{Save,BatchSave,Draft,Submit,Audit,UnAudit,Delete,View,ExecuteBillQuery,BillQuery,QueryAsyncResult}.common.kdsvc
 //	Kingdee.BOS.ServiceFacade.ServicesStub.Account.AccountService.GetDataCenterList.common.kdsvc (no login)
 //
-// Delete, Draft, Push, ExcuteOperation and Allocate exist but answer MsgCode 4
-// (not simulated). Bodies may be named ({"formid","data"}), positional
+// Push, ExcuteOperation and Allocate exist but answer MsgCode 4 (not
+// simulated). Bodies may be named ({"formid","data"}), positional
 // ({"parameters":[formid, data]}) or the legacy ApiClient shape; data may be
 // an object or JSON text. Introspection (not wrapped):
 // GET /_sandbox/k3cloud/{FormId} answers {"documents":[core.TargetDoc...]}.
@@ -25,9 +25,8 @@
 // header kdservice-sessionid or SID) is accepted without checking any
 // signature, as observed. Otherwise the mode-A HMAC headers are verified
 // (Config.StrictSignature: X-Api-Signature over the string to sign with the
-// key derived from the AppID, X-Kd-Signature with the plain AppSecret,
-// timestamp in seconds or milliseconds within Config.SignatureWindow); if they
-// pass, a new session is opened silently and its cookies returned. With no
+// key derived from the AppID, X-Kd-Signature with the plain AppSecret); if
+// they pass, a session is opened silently and its cookies returned. With no
 // valid session and no valid signature the answer is the session-lost
 // envelope (MsgCode 1), wrapped in [[...]] for ExecuteBillQuery; an AppData
 // naming another data centre gets HTTP 500 "Fail to verify thirty passport."
@@ -37,6 +36,26 @@
 // Config.SessionTTL when it is 0, of idleness. Requests of one session are
 // served one at a time for the whole request (row latency included);
 // different sessions run concurrently.
+//
+// Cookies: every DynamicFormService and login answer sets kdservice-sessionid
+// and ASP.NET_SessionId (Path=/), the session-lost answer and failed logins
+// included. A failed authentication hands out a "shell" id: it names no
+// session, so a request carrying it is authenticated again, and when that
+// passes the shell id becomes the live session. Source: the session-auth
+// experiments of github.com/adamzhang1987/kingdee-k3cloud-mcp,
+// docs/session-auth-experiments.md (about 230 probes of one production
+// server, SDK 8.2.0): cookie names §5 [C-obs]; "认证失败时服务端也会下发 SID，
+// 但那是空壳" and the shell id kept once credentials are fixed §6-7 [C-obs];
+// the cookies on answers of a live session, on AuthService logins and the
+// Path value are [I] (not reported; PYSDK's cookie parser drops the path).
+// The non-200 passport answer sets no cookie [I].
+//
+// Timestamp window: the same source saw x-api-timestamp skews up to ±24 h and
+// repeated nonces accepted (§5, "服务端不校验 x-api-timestamp 窗口") [C-obs],
+// so by default no window is checked and nonces are never remembered;
+// Config.SignatureWindow (CLI --k3-signature-window) sets a strict window for
+// x-api-timestamp and the LoginBySign timestamp, for tests of clock handling.
+// Beyond ±24 h, and for LoginBySign, the default is [I].
 //
 // # Forms
 //
@@ -64,19 +83,49 @@
 // IsVerifyBaseDataField, rejected with MsgCode 9. A document written by
 // another request in flight answers MsgCode 13 (network control). Submit
 // (A/D -> B), Audit (B -> C) and UnAudit (C -> D) answer MsgCode 12 otherwise.
+// Delete (Numbers or Ids, as Submit) removes created (A), draft (Z) and
+// re-audit (D) documents, MsgCode 12 for submitted or audited ones, 10 for
+// unknown ones. Draft (暂存) saves one Model without validation as status Z,
+// the number still unique; a later Save with its internal id makes it a
+// created document (A); Submit refuses a draft. The methods and their body
+// shapes are [C] (PYSDK main.py, KDOC); the status rules and messages are
+// [I] (config.go).
+//
+// Asynchronous mode (async.go): a call with beginmethod "BeginQueryImpl"
+// (and querymethod "QueryAsyncResult") in its body or headers, as the SDKs'
+// BatchSaveQuery and Query invocations send it [C PYSDK, JSDK], runs at once
+// and answers a task {"TaskId","Status":0,"Result":null,...} (the fields of
+// JSDK QueryResultInfo); QueryAsyncResult with {"queryInfo": "<JSON text of
+// {TaskId, Cancelled}>"} (PYSDK) or {"parameters":[{"TaskId","Cancelled"}]}
+// (JSDK) answers Status 2 with the call's answer as Result. The begin answer
+// being pending and the first poll complete are [I]; an unknown TaskId
+// answers Status 2, IsFaulted, a MsgCode 4 failure as Result [I].
+//
+// View (by Number or Id, any form) answers in the server's naming, as a
+// captured production answer shows (view.go): {"Result":{"ResponseStatus":
+// null,"Result":{"Id","msterID","DocumentStatus","Number","Name":[{"Key":
+// 2052,"Value"}],"CreateOrgId_Id","CreateOrgId":{...},...}}}, properties
+// without the field key's F, references as X_Id plus an object, entry rows
+// with Id and Seq; not found is the failure envelope with MsgCode 10 [I].
 //
 // ExecuteBillQuery projects FieldKeys (header and entry keys, FEntity_FEntryID,
 // FRef.FNumber / FRef.FName; one row per entry row when an entry key is used),
 // filters with the SQL-like FilterString (or its array form), orders by
 // OrderString and pages with StartRow / Limit (at most Config.MaxQueryLimit
-// rows per call, silently capped). Errors: MsgCode 4 unknown form or bad
-// filter, 8 empty FieldKeys, 9 unknown field key, each wrapped in [[...]].
+// rows per call, silently capped). Errors, each wrapped in [[...]], with the
+// codes and texts observed in production (MCP session-auth experiments R3
+// [C-obs]): MsgCode 4 "标识为“X”的业务对象不存在，或者被删除" (unknown form, for
+// every method [I]), 9 "元数据中标识为 F 的字段不存在" (unknown field key), 8
+// "data 数据包中的参数 FieldKeys 的值不能为空", 4 "GetRealExpress error: ..."
+// (bad filter or order; only the prefix is observed). Messages stay Chinese
+// whatever the lcid [C-obs].
 //
 // # Stats
 //
 // Vendor "k3cloud"; iface is the method name ("BatchSave",
-// "ExecuteBillQuery", "LoginBySign", "GetDataCenterList"), or the request
-// path for unknown paths. Codes: "0" when IsSuccess is true (or a query
+// "ExecuteBillQuery", "LoginBySign", "GetDataCenterList", "QueryAsyncResult"),
+// or the request path for unknown paths. A call begun in the asynchronous
+// mode counts under its method with the code of the result it produced. Codes: "0" when IsSuccess is true (or a query
 // answered rows), "MsgCode <n>" otherwise; logins record
 // "LoginResultType <n>"; transport answers "http_404", "http_405",
 // "http_500" (unknown data centre), plus the Env.Wrap fault codes.

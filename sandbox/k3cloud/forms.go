@@ -149,6 +149,27 @@ func (st *store) add(r *record) {
 	st.order = append(st.order, r) // ids only grow, so order stays sorted
 }
 
+// remove deletes r from the form.
+func (st *store) remove(r *record) {
+	delete(st.byID, r.id)
+	list := st.byNo[fold(r.number)]
+	for i, x := range list {
+		if x == r {
+			st.byNo[fold(r.number)] = append(list[:i:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(st.byNo[fold(r.number)]) == 0 {
+		delete(st.byNo, fold(r.number))
+	}
+	for i, x := range st.order {
+		if x == r {
+			st.order = append(st.order[:i:i], st.order[i+1:]...)
+			break
+		}
+	}
+}
+
 // renumber moves r to a new number in the number index.
 func (st *store) renumber(r *record, no string) {
 	old := st.byNo[fold(r.number)]

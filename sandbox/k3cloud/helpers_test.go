@@ -211,15 +211,26 @@ type statusT struct {
 	}
 }
 
+// A View answer of a found document carries "ResponseStatus": null beside
+// the document (as captured from a real server): that is a success.
 func decodeStatus(t *testing.T, r reply) statusT {
 	t.Helper()
 	var v struct {
-		Result struct{ ResponseStatus statusT }
+		Result struct {
+			ResponseStatus *statusT
+			Result         json.RawMessage
+		}
 	}
 	if err := json.Unmarshal(r.body, &v); err != nil {
 		t.Fatalf("decode %s: %v", r.body, err)
 	}
-	return v.Result.ResponseStatus
+	if v.Result.ResponseStatus == nil {
+		if len(v.Result.Result) > 0 && string(v.Result.Result) != "null" {
+			return statusT{IsSuccess: true}
+		}
+		return statusT{}
+	}
+	return *v.Result.ResponseStatus
 }
 
 // queryRows decodes an ExecuteBillQuery answer, failing on an error envelope.

@@ -17,9 +17,13 @@ var transitions = map[string]struct {
 	"Submit":  {"AD", "B", "提交"},
 	"Audit":   {"B", "C", "审核"},
 	"UnAudit": {"C", "D", "反审核"},
+	// Delete removes the document. Deletable: created (A), draft (Z) and
+	// re-audit pending (D); submitted and audited documents must be
+	// un-audited first [I].
+	"Delete": {"ADZ", "", "删除"},
 }
 
-// transition serves Submit, Audit and UnAudit: Numbers (string array) or
+// transition serves Submit, Audit, UnAudit and Delete: Numbers (string array) or
 // Ids (comma-separated), each target its own DIndex. The status flow is
 // A (创建) -> B (审核中) -> C (已审核) -> D (重新审核, after UnAudit); any other
 // move fails with MsgCode 12.
@@ -70,6 +74,11 @@ func (s *Sim) transition(r *http.Request, req request, op string) (any, int) {
 		for _, rec := range tg.recs {
 			if !strings.Contains(t.from, rec.status) {
 				rs.fail(i, rowError{code: 12, msg: fmt.Sprintf(msgStatus, rec.number, statusNames[rec.status], t.verb)})
+				continue
+			}
+			if op == "Delete" {
+				st.remove(rec)
+				rs.SuccessEntitys = append(rs.SuccessEntitys, successEntity{ID: rec.id, Number: rec.number, DIndex: i})
 				continue
 			}
 			rec.status = t.to
@@ -132,11 +141,8 @@ func (s *Sim) view(req request) (any, int) {
 		}
 		return failure(10, nil, msg), 10
 	}
-	doc := render(st, rec)
-	doc["Id"], doc["Number"], doc["DocumentStatus"] = rec.id, rec.number, rec.status
 	var out viewResult
-	out.Result.ResponseStatus = newStatus()
-	out.Result.Result = doc
+	out.Result.Result = s.renderView(st, rec, s.cfg.LCID)
 	return out, 0
 }
 

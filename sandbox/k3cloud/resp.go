@@ -49,11 +49,12 @@ type batchSaveResult struct {
 	} `json:"Result"`
 }
 
-// viewResult is the View answer.
+// viewResult is the View answer of a found document: ResponseStatus is
+// null, as in a captured answer (view.go).
 type viewResult struct {
 	Result struct {
-		ResponseStatus responseStatus `json:"ResponseStatus"`
-		Result         any            `json:"Result"`
+		ResponseStatus *responseStatus `json:"ResponseStatus"`
+		Result         any             `json:"Result"`
 	} `json:"Result"`
 }
 

@@ -18,6 +18,7 @@ type saveOpts struct {
 	deleteEntry bool // IsDeleteEntry, default true
 	verify      bool // IsVerifyBaseDataField, default false
 	autoAudit   bool // IsAutoSubmitAndAudit
+	draft       bool // Draft (暂存): no validation, status Z
 }
 
 func parseSaveOpts(d map[string]any) saveOpts {
@@ -133,10 +134,12 @@ func (s *Sim) form(id string, write bool) (*store, any, int) {
 	return st, nil, 0
 }
 
-// save serves Save (Model object) and BatchSave (Model array). Each
-// document gets its own result, keyed by DIndex; the write of one document
-// never depends on another's.
-func (s *Sim) save(r *http.Request, req request, batch bool) (any, int) {
+// save serves Save (Model object), BatchSave (Model array) and Draft
+// (Model object, saved without validation as status Z (暂存) [I]; the
+// number stays unique, and a draft is turned into a created document by a
+// later Save with its internal id [I]). Each document gets its own result,
+// keyed by DIndex; the write of one document never depends on another's.
+func (s *Sim) save(r *http.Request, req request, batch, draft bool) (any, int) {
 	st, bad, code := s.lockedForm(req.formID, true)
 	if st == nil {
 		return bad, code
@@ -160,6 +163,9 @@ func (s *Sim) save(r *http.Request, req request, batch bool) (any, int) {
 		return failure(8, nil, msgNoModel), 8
 	}
 	o := parseSaveOpts(req.data)
+	if draft {
+		o.draft, o.autoAudit = true, false
+	}
 
 	// Network control: a document being written by another request in flight
 	// cannot be written now (MsgCode 13). Keys are reserved for the whole
@@ -262,7 +268,7 @@ func (s *Sim) saveRow(st *store, raw map[string]any, o saveOpts, now time.Time) 
 		if existing == nil {
 			return nil, []rowError{{code: 10, field: def.idKey, msg: fmt.Sprintf(msgNotFoundID, id)}}
 		}
-		if !strings.Contains(updatableStatuses, existing.status) {
+		if !strings.Contains(updatableStatuses, existing.status) || (o.draft && existing.status != "Z") {
 			return nil, []rowError{{code: 12, field: def.idKey, msg: fmt.Sprintf(msgNotUpdatable, existing.number, statusNames[existing.status])}}
 		}
 	}
@@ -275,8 +281,7 @@ func (s *Sim) saveRow(st *store, raw map[string]any, o saveOpts, now time.Time) 
 		}
 	}
 	delete(data, "FDocumentStatus") // the status is the server's, not the client's
-	errs := s.prepare(st, data, o, now)
-	if len(errs) > 0 {
+	if errs := s.prepare(st, data, o, now); len(errs) > 0 && !o.draft {
 		return nil, errs
 	}
 	org := ""
@@ -301,6 +306,9 @@ func (s *Sim) saveRow(st *store, raw map[string]any, o saveOpts, now time.Time) 
 	if rec == nil {
 		s.nextID++
 		rec = &record{id: s.nextID, number: no, org: org, status: "A"}
+		if o.draft {
+			rec.status = "Z"
+		}
 		data["FCreateDate"] = stamp
 		data[def.idKey] = rec.id
 		rec.data = data
@@ -311,6 +319,9 @@ func (s *Sim) saveRow(st *store, raw map[string]any, o saveOpts, now time.Time) 
 		}
 		rec.org = org
 		rec.data = data
+		if rec.status == "Z" && !o.draft {
+			rec.status = "A" // a saved draft is a created document [I]
+		}
 	}
 	if def.entity != "" {
 		entries, _ := data[def.entity].([]any)

@@ -35,6 +35,10 @@ type Sim struct {
 	sessions  map[string]*session // kdservice-sessionid and ASP.NET_SessionId -> session
 	lastSweep time.Time
 
+	// taskMu guards the tasks of the asynchronous mode (async.go).
+	taskMu sync.Mutex
+	tasks  map[string]*asyncTask
+
 	// inflight and peak count requests being served across all sessions;
 	// tests use them to show that different sessions run concurrently.
 	inflight atomic.Int32
@@ -49,7 +53,7 @@ func New(env *core.Env, cfg Config) (*Sim, error) {
 	if cfg.LCID == 0 {
 		cfg.LCID = 2052
 	}
-	if cfg.SignatureWindow <= 0 {
+	if cfg.SignatureWindow < 0 {
 		cfg.SignatureWindow = defaultSignatureWindow
 	}
 	if cfg.SessionTTL <= 0 {
@@ -123,6 +127,9 @@ func (s *Sim) Reset() {
 	s.sessMu.Lock()
 	s.sessions = map[string]*session{}
 	s.sessMu.Unlock()
+	s.taskMu.Lock()
+	s.tasks = map[string]*asyncTask{}
+	s.taskMu.Unlock()
 	s.limiter.Reset()
 }
 
@@ -157,9 +164,10 @@ var methodNames = map[string]string{
 	"dynamicformservice.view":             "View",
 	"dynamicformservice.executebillquery": "ExecuteBillQuery",
 	"dynamicformservice.billquery":        "BillQuery",
+	"dynamicformservice.delete":           "Delete",
+	"dynamicformservice.draft":            "Draft",
+	"dynamicformservice.queryasyncresult": "QueryAsyncResult",
 	// Known to exist but not simulated: answered with MsgCode 4.
-	"dynamicformservice.delete":          "Delete",
-	"dynamicformservice.draft":           "Draft",
 	"dynamicformservice.push":            "Push",
 	"dynamicformservice.excuteoperation": "ExcuteOperation",
 	"dynamicformservice.allocate":        "Allocate",
@@ -206,19 +214,19 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 // session and runs it.
 func (s *Sim) serveForm(w http.ResponseWriter, r *http.Request, name string, body []byte) {
 	query := name == "ExecuteBillQuery" || name == "BillQuery"
-	sess, fresh, verdict := s.authenticate(r)
+	sess, _, verdict := s.authenticate(r)
 	switch verdict {
 	case authPassport:
 		s.env.Stats.Record(Vendor, name, "http_500")
 		http.Error(w, msgAcctPassport, http.StatusInternalServerError)
 		return
 	case authLost:
+		// The shell's cookies come with the session-lost answer [C-obs].
+		setSessionCookies(w, sess)
 		s.answer(w, name, query, 1, sessionLost())
 		return
 	}
-	if fresh {
-		setSessionCookies(w, sess)
-	}
+	setSessionCookies(w, sess)
 	w.Header().Set("kdservice-sessionid", sess.id)
 	if s.env.Limits && s.limiter.Allow(sess.user, s.env.Now()) >= 0 {
 		s.answer(w, name, query, 14, failure(14, nil, msgCallLimit))
@@ -239,13 +247,21 @@ func (s *Sim) serveForm(w http.ResponseWriter, r *http.Request, name string, bod
 		s.answer(w, name, query, 4, failure(4, nil, fmt.Sprintf(msgBadData, err)))
 		return
 	}
+	topAny, _ := decodeJSON(body)
+	top, _ := topAny.(map[string]any)
 	var (
 		v    any
 		code int
 	)
 	switch name {
+	case "QueryAsyncResult":
+		v, code = s.pollTask(top, req)
+	case "Delete":
+		v, code = s.transition(r, req, "Delete")
+	case "Draft":
+		v, code = s.save(r, req, false, true)
 	case "Save", "BatchSave":
-		v, code = s.save(r, req, name == "BatchSave")
+		v, code = s.save(r, req, name == "BatchSave", false)
 	case "Submit":
 		v, code = s.transition(r, req, "Submit")
 	case "Audit":
@@ -258,6 +274,29 @@ func (s *Sim) serveForm(w http.ResponseWriter, r *http.Request, name string, bod
 		v, code = s.query(req, name == "BillQuery")
 	default:
 		v, code = failure(4, nil, fmt.Sprintf(msgNotImpl, name)), 4
+	}
+	if name != "QueryAsyncResult" && isAsync(r, top) {
+		// The call ran; the answer is a task whose Result it becomes.
+		if code != 0 && query {
+			v = [][]any{{v}}
+		}
+		c := "0"
+		if code != 0 {
+			c = fmt.Sprintf("MsgCode %d", code)
+		}
+		s.env.Stats.Record(Vendor, name, c)
+		core.WriteJSON(w, http.StatusOK, s.beginTask(name, jsonValue(v)))
+		return
+	}
+	if name == "QueryAsyncResult" {
+		// The task answer itself is never wrapped.
+		c := "0"
+		if code != 0 {
+			c = fmt.Sprintf("MsgCode %d", code)
+		}
+		s.env.Stats.Record(Vendor, name, c)
+		core.WriteJSON(w, http.StatusOK, v)
+		return
 	}
 	s.answer(w, name, query, code, v)
 }

@@ -71,7 +71,7 @@ func (s *Sim) clientOK(r *http.Request) bool {
 
 // accessToken is step 1: code exchange.
 func (s *Sim) accessToken(r *http.Request) (any, *apiError) {
-	hdr, e := readCommonHeaders(r)
+	hdr, e := readCommonHeaders(r, s.cfg.StrictHeaders)
 	if e != nil {
 		return nil, e
 	}
@@ -129,9 +129,10 @@ func (s *Sim) sessionLocked(sid string, l *login, now time.Time) (*grantRec, *ap
 
 // signedCall verifies steps 2-4: common headers, a live access_token, a
 // live session of the same login, the KIS-Signature and the timestamp
-// window. It returns the login and the decoded body.
-func (s *Sim) signedCall(r *http.Request) (*login, map[string]any, *apiError) {
-	hdr, e := readCommonHeaders(r)
+// window. It returns the login and the decoded body. With optionalSig an
+// absent KIS-Signature is accepted (one sent is still verified).
+func (s *Sim) signedCall(r *http.Request, optionalSig bool) (*login, map[string]any, *apiError) {
+	hdr, e := readCommonHeaders(r, s.cfg.StrictHeaders)
 	if e != nil {
 		return nil, nil, e
 	}
@@ -157,11 +158,11 @@ func (s *Sim) signedCall(r *http.Request) (*login, map[string]any, *apiError) {
 		return nil, nil, fail(codeSessionInvalid, descSessionState)
 	}
 	got := r.Header.Get("KIS-Signature")
-	if got == "" {
+	if got == "" && !optionalSig {
 		return nil, nil, fail(codeBadSignature, "缺少请求头KIS-Signature")
 	}
 	want := kisSignature(hdr.state, sid, hdr.trace, tok.login.secret, hdr.timestamp)
-	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+	if got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 		return nil, nil, fail(codeBadSignature, descBadSignature)
 	}
 	if d := now.Sub(time.Unix(hdr.unix, 0)); d > timestampWindow || d < -timestampWindow {
@@ -182,7 +183,7 @@ func (s *Sim) accountInfo() map[string]any {
 
 // account is step 2: the accounts (账套) of the user.
 func (s *Sim) account(r *http.Request) (any, *apiError) {
-	if _, _, e := s.signedCall(r); e != nil {
+	if _, _, e := s.signedCall(r, false); e != nil {
 		return nil, e
 	}
 	return []any{s.accountInfo()}, nil
@@ -205,7 +206,7 @@ func (s *Sim) checkAccount(body map[string]any, keys ...string) *apiError {
 
 // accountAppList is step 3: apps enabled on an account.
 func (s *Sim) accountAppList(r *http.Request) (any, *apiError) {
-	_, body, e := s.signedCall(r)
+	_, body, e := s.signedCall(r, false)
 	if e != nil {
 		return nil, e
 	}
@@ -232,7 +233,7 @@ func (s *Sim) gatewayDataLocked(l *login, now time.Time) map[string]any {
 
 // serviceGateway is step 4: auth_data and the gateway route.
 func (s *Sim) serviceGateway(r *http.Request) (any, *apiError) {
-	l, body, e := s.signedCall(r)
+	l, body, e := s.signedCall(r, unsignedGateway && !s.cfg.StrictHeaders)
 	if e != nil {
 		return nil, e
 	}
@@ -248,7 +249,7 @@ func (s *Sim) serviceGateway(r *http.Request) (any, *apiError) {
 // session; the session_secret stays. Older credentials stay valid until
 // they expire [I], so a client that lost the answer is not locked out.
 func (s *Sim) refreshLogin(r *http.Request) (any, *apiError) {
-	if _, e := readCommonHeaders(r); e != nil {
+	if _, e := readCommonHeaders(r, s.cfg.StrictHeaders); e != nil {
 		return nil, e
 	}
 	body, e := readBody(r)
@@ -283,7 +284,7 @@ func (s *Sim) refreshLogin(r *http.Request) (any, *apiError) {
 // refresh_auth_data_token and the (possibly expired) access_token in the
 // body; answers a new access_token, auth_data and refresh token.
 func (s *Sim) refreshAuthData(r *http.Request) (any, *apiError) {
-	if _, e := readCommonHeaders(r); e != nil {
+	if _, e := readCommonHeaders(r, s.cfg.StrictHeaders); e != nil {
 		return nil, e
 	}
 	if !s.clientOK(r) {
@@ -325,7 +326,7 @@ func (s *Sim) refreshAuthData(r *http.Request) (any, *apiError) {
 // loginStatus is (c): whether the session of a live token is still logged
 // in. The answer shape is [I].
 func (s *Sim) loginStatus(r *http.Request) (any, *apiError) {
-	if _, e := readCommonHeaders(r); e != nil {
+	if _, e := readCommonHeaders(r, s.cfg.StrictHeaders); e != nil {
 		return nil, e
 	}
 	body, e := readBody(r)
@@ -355,7 +356,8 @@ func (s *Sim) loginStatus(r *http.Request) (any, *apiError) {
 // access_token, and Kis-Authdata / X-Gw-Router-Addr as issued to the same
 // login. It returns the login.
 func (s *Sim) businessAuth(r *http.Request) (*login, *apiError) {
-	if _, e := readCommonHeaders(r); e != nil {
+	// Kis-Ver is sent on business calls by every known client [C].
+	if _, e := readCommonHeaders(r, true); e != nil {
 		return nil, e
 	}
 	now := s.env.Now()

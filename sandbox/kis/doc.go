@@ -8,12 +8,21 @@
 //	POST /koas/oauth2/access_token?client_id&client_secret      code exchange
 //	POST /koas/user/account?access_token                         signed: accounts (账套)
 //	POST /koas/user/account_applist?access_token                 signed: apps of an account
-//	POST /koas/user/get_service_gateway?access_token             signed: auth_data + gw_router_addr
+//	POST /koas/user/get_service_gateway?access_token             signed (optional): auth_data + gw_router_addr
 //	POST /koas/user/refresh_login_access_token?access_token      refresh (a)
 //	POST /koas/user/refresh_auth_data?client_id&client_secret    refresh (b)
 //	POST /koas/user/login_status?access_token                    login state (c)
 //	POST /koas/app007104/api/miscellaneousreceipt/create?access_token
 //	     with Kis-Authdata and X-Gw-Router-Addr headers          business call
+//
+// Headers: Kis-State, Kis-Timestamp and Kis-Traceid are required on every
+// call, Kis-Ver (1.0) on business calls; account and account_applist need
+// KIS-Signature. A production Java client sends Kis-Ver only on business
+// calls and calls get_service_gateway unsigned [C usage; see errors.go], so
+// by default Kis-Ver elsewhere and the get_service_gateway signature are
+// optional (checked when sent) [I]. Config.StrictHeaders (CLI
+// --kis-strict-headers) requires them as KISTS sends them (40003 missing
+// Kis-Ver, 40004 missing signature).
 //
 // Every answer is the envelope {"errcode":N,"description":"...","data":...}.
 // No error-code table of the real gateway is known, so the codes, their

@@ -124,3 +124,18 @@ var fdateLayouts = []string{"2006-01-02T15:04:05", core.VendorTimeLayout, "2006-
 // Env.Limits is set: the contract only advises clients to write serially at
 // 2-5 requests per second, so 10 per second leaves such clients untouched.
 var businessRate = core.Rule{N: 10, Per: time.Second}
+
+// Header rules (the headerRules of Config.StrictHeaders). KISTS, the one
+// TypeScript client, sends Kis-Ver on every call and signs account,
+// account_applist and get_service_gateway [C KISTS]. A Java client of the
+// production gateway (https://api.kingdee.com/koas/..., class
+// com.util.JingDieRenZheng in a public repository) sends Kis-Ver only on
+// business calls and calls oauth2/access_token, get_service_gateway and
+// refresh_auth_data with KIS-State, KIS-Timestamp and KIS-TraceID alone,
+// get_service_gateway unsigned, with a constant state ("1") and trace id
+// [C usage]. No source says the gateway requires the missing headers, so by
+// default the simulator accepts them missing [I]; a Kis-Ver other than 1.0
+// and a KIS-Signature that is sent but wrong are still refused [I], and the
+// account and account_applist calls (which that client never makes) stay
+// signed [I].
+const unsignedGateway = true

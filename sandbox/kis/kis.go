@@ -50,6 +50,12 @@ type Config struct {
 	// GwRouterAddr is the gw_router_addr handed out with auth_data; business
 	// calls must echo it in X-Gw-Router-Addr.
 	GwRouterAddr string `json:"gw_router_addr"`
+	// StrictHeaders requires Kis-Ver on every call and KIS-Signature on
+	// get_service_gateway, as KISTS sends them. Off (the default), the
+	// simulator accepts what a production client is seen to send: Kis-Ver
+	// only on business calls and get_service_gateway unsigned (see
+	// headerRules in errors.go).
+	StrictHeaders bool `json:"strict_headers"`
 }
 
 // DefaultConfig returns the sandbox credentials.
@@ -209,19 +215,26 @@ type commonHeaders struct {
 	unix                    int64
 }
 
-func readCommonHeaders(r *http.Request) (commonHeaders, *apiError) {
+// readCommonHeaders reads Kis-State, Kis-Timestamp and Kis-Traceid (always
+// required) and Kis-Ver: required when needVer, otherwise checked only when
+// sent. Header names are case-insensitive (clients send KIS-TraceID too).
+func readCommonHeaders(r *http.Request, needVer bool) (commonHeaders, *apiError) {
 	h := commonHeaders{
 		state:     r.Header.Get("Kis-State"),
 		trace:     r.Header.Get("Kis-Traceid"),
 		timestamp: r.Header.Get("Kis-Timestamp"),
 	}
-	for _, kv := range [][2]string{{"Kis-State", h.state}, {"Kis-Timestamp", h.timestamp}, {"Kis-Traceid", h.trace}, {"Kis-Ver", r.Header.Get("Kis-Ver")}} {
+	ver := r.Header.Get("Kis-Ver")
+	for _, kv := range [][2]string{{"Kis-State", h.state}, {"Kis-Timestamp", h.timestamp}, {"Kis-Traceid", h.trace}} {
 		if kv[1] == "" {
 			return h, fail(codeBadHeader, "缺少请求头"+kv[0])
 		}
 	}
-	if v := r.Header.Get("Kis-Ver"); v != "1.0" {
-		return h, fail(codeBadHeader, "请求头Kis-Ver不支持："+v)
+	if ver == "" && needVer {
+		return h, fail(codeBadHeader, "缺少请求头Kis-Ver")
+	}
+	if ver != "" && ver != "1.0" {
+		return h, fail(codeBadHeader, "请求头Kis-Ver不支持："+ver)
 	}
 	ts, err := strconv.ParseInt(h.timestamp, 10, 64)
 	if err != nil {

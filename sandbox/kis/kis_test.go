@@ -47,12 +47,25 @@ type fixture struct {
 
 func newFixture(t *testing.T, limits bool) *fixture {
 	t.Helper()
+	return newFixtureConfig(t, limits, DefaultConfig())
+}
+
+// newStrictFixture checks every header as KISTS sends them.
+func newStrictFixture(t *testing.T) *fixture {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.StrictHeaders = true
+	return newFixtureConfig(t, false, cfg)
+}
+
+func newFixtureConfig(t *testing.T, limits bool, cfg Config) *fixture {
+	t.Helper()
 	clk := &clock{t: time.Date(2024, 6, 1, 10, 0, 0, 0, core.Shanghai)}
 	env, err := core.NewEnv(core.Options{Seed: 7, Records: 10, Limits: limits, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim, err := New(env, DefaultConfig())
+	sim, err := New(env, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +337,7 @@ func TestFullFlow(t *testing.T) {
 }
 
 func TestAccessTokenErrors(t *testing.T) {
-	f := newFixture(t, false)
+	f := newStrictFixture(t) // "missing Kis-Ver" needs the strict mode
 	c := newClient(f)
 	d := DefaultConfig()
 	noVer := c.common()
@@ -365,7 +378,7 @@ func TestAccessTokenErrors(t *testing.T) {
 }
 
 func TestSignedCallErrors(t *testing.T) {
-	f := newFixture(t, false)
+	f := newStrictFixture(t) // "missing signature" needs the strict mode
 	c := newClient(f)
 	c.login()
 	other := newClient(f)
@@ -629,4 +642,62 @@ func TestReset(t *testing.T) {
 	if n := env.TargetCounts()["kis/bills"]; n != 0 {
 		t.Fatalf("bills after reset: %d", n)
 	}
+}
+
+// TestProductionHeaders: by default the simulator accepts the calls of a
+// production Java client: no Kis-Ver outside business calls, an unsigned
+// get_service_gateway, a constant Kis-State and trace id, upper-case header
+// names. Business calls still need Kis-Ver; a wrong Kis-Ver or a wrong
+// signature is still refused; the strict mode refuses the Java client.
+func TestProductionHeaders(t *testing.T) {
+	d := DefaultConfig()
+	hdr := func(f *fixture, extra ...string) http.Header {
+		h := http.Header{}
+		h["KIS-State"] = []string{"1"}
+		h["KIS-Timestamp"] = []string{strconv.FormatInt(f.clk.Now().Unix(), 10)}
+		h["KIS-TraceID"] = []string{"270962"}
+		for i := 0; i+1 < len(extra); i += 2 {
+			h[extra[i]] = []string{extra[i+1]}
+		}
+		return h
+	}
+	f := newFixture(t, false)
+	a := f.do("POST", pathAccessToken, appQ(d.ClientID, d.ClientSecret), hdr(f), map[string]any{"code": d.AuthCode})
+	a.want(t, 0)
+	m := a.data(t)
+	token, sid, secret := m["access_token"].(string), m["session_id"].(string), m["session_secret"].(string)
+	tq := url.Values{"access_token": {token}}
+	body := map[string]any{"session_id": sid, "acctnumber": d.AcctNumber, "pid": d.PID, "icrmid": d.ICRMID}
+	a = f.do("POST", pathGateway, tq, hdr(f), body)
+	a.want(t, 0)
+	g := a.data(t)
+	auth, router := g["auth_data"].(string), g["gw_router_addr"].(string)
+	refreshT := g["extend_data"].(map[string]any)["refresh_auth_data_token"].(string)
+
+	// A signature that is sent is still checked; so is a Kis-Ver that is sent.
+	f.do("POST", pathGateway, tq, hdr(f, "KIS-Signature", strings.Repeat("0", 64)), body).want(t, codeBadSignature)
+	f.do("POST", pathGateway, tq, hdr(f, "KIS-Ver", "2.0"), body).want(t, codeBadHeader)
+	// account (never called unsigned by any client) stays signed.
+	f.do("POST", pathAccount, tq, hdr(f), map[string]any{"session_id": sid}).want(t, codeBadSignature)
+	ts := strconv.FormatInt(f.clk.Now().Unix(), 10)
+	f.do("POST", pathAccount, tq, hdr(f, "KIS-Signature", sign("1", sid, "270962", secret, ts)), map[string]any{"session_id": sid}).want(t, 0)
+
+	bill := miscBill("QT-PROD-1")
+	biz := func(extra ...string) answer {
+		return f.do("POST", pathMiscReceipt, tq, hdr(f, append([]string{"KIS-AuthData", auth, "X-GW-Router-Addr", router}, extra...)...), bill)
+	}
+	biz().want(t, codeBadHeader) // business calls need Kis-Ver
+	biz("KIS-Ver", "1.0").want(t, 0)
+
+	a = f.do("POST", pathRefreshAuth, appQ(d.ClientID, d.ClientSecret), hdr(f), map[string]any{"refresh_auth_data_token": refreshT, "access_token": token})
+	a.want(t, 0)
+
+	// The strict mode refuses what the Java client sends.
+	sf := newStrictFixture(t)
+	sf.do("POST", pathAccessToken, appQ(d.ClientID, d.ClientSecret), hdr(sf), map[string]any{"code": d.AuthCode}).want(t, codeBadHeader)
+	a = sf.do("POST", pathAccessToken, appQ(d.ClientID, d.ClientSecret), hdr(sf, "KIS-Ver", "1.0"), map[string]any{"code": d.AuthCode})
+	a.want(t, 0)
+	m = a.data(t)
+	body["session_id"] = m["session_id"].(string)
+	sf.do("POST", pathGateway, url.Values{"access_token": {m["access_token"].(string)}}, hdr(sf, "KIS-Ver", "1.0"), body).want(t, codeBadSignature)
 }

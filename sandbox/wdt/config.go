@@ -69,8 +69,9 @@ type QimenCredentials struct {
 }
 
 // Inferred vendor behaviour ([I] in docs/vendors/wdt.md). No official error
-// table, rate figure or clock tolerance is published; everything the
-// simulator guesses lives in this block so it can be corrected in one place.
+// table or rate figure is published; everything the simulator guesses lives
+// in this block so it can be corrected in one place. The clock tolerances
+// are documented ([C], see defaultOpenapi2Skew and defaultQimenSkew).
 const (
 	// openapi2 answer codes. 2030/2060/2100 are the codes community clients
 	// treat as credential errors; 100 as invalid input.
@@ -89,8 +90,13 @@ const (
 	msgRateLimited   = "调用频率超限,请稍后再试"
 	msgNoInterface   = "接口不存在"
 
-	// defaultOpenapi2Skew: openapi2 documents no tolerance; five minutes is
-	// the usual figure of Chinese open platforms.
+	// defaultOpenapi2Skew: five minutes either way [C]. The official shop.php
+	// page, public request parameter timestamp: "北京时间1970-01-01 08:00:00起至
+	// 现在的总秒数,10位int值,旺店通企业版API服务端允许请求最大时间误差为5min,
+	// date.timezone = Asia/Shanghai"
+	// (https://open.wangdian.cn/qyb/open/apidoc/doc?path=shop.php, also
+	// https://open.wangdian.cn/open/apidoc/doc?path=shop.php). Whether exactly
+	// 5 min is still accepted is not stated; the simulator accepts it [I].
 	defaultOpenapi2Skew = 5 * time.Minute
 	// defaultQimenSkew: the TOP gateway's documented ten minutes.
 	defaultQimenSkew = 10 * time.Minute

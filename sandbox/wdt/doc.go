@@ -3,7 +3,8 @@
 //
 //   - native openapi2: POST /openapi2/shop.php, flat form fields (the query
 //     string and a JSON object body are accepted too), system fields sid,
-//     appkey, timestamp (Unix seconds) and sign, the length-prefixed md5
+//     appkey, timestamp (Unix seconds, within 5 min of the sandbox clock as
+//     the official shop.php page states) and sign, the length-prefixed md5
 //     signature with character counts and the appsecret appended
 //     (Config.ByteLengthSign also accepts the byte-count variant). Any other
 //     /openapi2/*.php answers code 1 接口不存在.

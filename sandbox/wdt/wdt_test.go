@@ -217,6 +217,12 @@ func TestOpenapi2Answers(t *testing.T) {
 	wrongKey.AppKey = "other-key"
 	stale := map[string]string{"sid": cfg.SID, "appkey": cfg.AppKey, "timestamp": strconv.FormatInt(testNow.Add(-time.Hour).Unix(), 10)}
 	stale["sign"] = clientO2Sign(stale, cfg.AppSecret, false)
+	// The official shop.php page allows 5 min of clock error either way.
+	at := func(d time.Duration) map[string]string {
+		p := map[string]string{"sid": cfg.SID, "appkey": cfg.AppKey, "page_size": "10", "timestamp": strconv.FormatInt(testNow.Add(d).Unix(), 10)}
+		p["sign"] = clientO2Sign(p, cfg.AppSecret, false)
+		return p
+	}
 
 	tests := []struct {
 		name     string
@@ -231,6 +237,10 @@ func TestOpenapi2Answers(t *testing.T) {
 		{"unknown sid", "/openapi2/shop.php", o2Params(unknownSID, nil, false), 2060, "sid is not"},
 		{"wrong appkey", "/openapi2/shop.php", o2Params(wrongKey, nil, false), 2100, "app auth fail"},
 		{"stale timestamp", "/openapi2/shop.php", stale, 2050, "timestamp"},
+		{"4 min 59 s behind", "/openapi2/shop.php", at(-5*time.Minute + time.Second), 0, ""},
+		{"4 min 59 s ahead", "/openapi2/shop.php", at(5*time.Minute - time.Second), 0, ""},
+		{"5 min 1 s behind", "/openapi2/shop.php", at(-5*time.Minute - time.Second), 2050, "timestamp"},
+		{"5 min 1 s ahead", "/openapi2/shop.php", at(5*time.Minute + time.Second), 2050, "timestamp"},
 		{"page_size 101", "/openapi2/shop.php", o2Params(cfg, map[string]string{"page_size": "101"}, false), 100, "page_size"},
 		{"page_size 0", "/openapi2/shop.php", o2Params(cfg, map[string]string{"page_size": "0"}, false), 100, "page_size"},
 		{"page_no -1", "/openapi2/shop.php", o2Params(cfg, map[string]string{"page_no": "-1"}, false), 100, "page_no"},
