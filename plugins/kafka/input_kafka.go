@@ -123,8 +123,6 @@ last value of a repeated header wins), or with `+"`multi_header: true`"+` as an 
 			{`this.fetch_buffer_cap.or(256) < 0`, `"fetch_buffer_cap must not be negative"`},
 			{topicsExpr + `.any(t -> t.contains(":")) && ` + topicsExpr + `.any(t -> !t.contains(":"))`,
 				`"topics: balanced topics and explicit partitions (topic:partition) cannot be mixed in one kafka input"`},
-			{topicsExpr + `.any(t -> !t.contains(":")) && this.consumer_group.or("") == ""`,
-				`"consumer_group is required to consume balanced topics; or name partitions explicitly (topic:partition)"`},
 		})).
 		Example("Second half of a split pipeline", "Several replicas of this stream share the `erp_documents` partitions and write to K3Cloud; a document's versions stay on one partition, so they arrive in order.", `
 input:

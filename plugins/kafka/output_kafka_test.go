@@ -238,7 +238,6 @@ func TestKafkaConfigLint(t *testing.T) {
 	}{
 		{"sasl without user", "kafka:\n  addresses: [a:9092]\n  topics: [t]\n  consumer_group: g\n  sasl: { mechanism: PLAIN, password: pw }\n", "sasl.user is required", false},
 		{"sasl without user and zero limit", "kafka:\n  addresses: [a:9092]\n  topics: [t]\n  consumer_group: g\n  checkpoint_limit: 0\n  sasl: { mechanism: PLAIN, password: pw }\n", "checkpoint_limit must be at least 1", false},
-		{"empty group", "kafka:\n  addresses: [a:9092]\n  topics: [t]\n  consumer_group: ''\n", "consumer_group is required to consume balanced topics", false},
 		{"checkpoint_limit zero", "kafka:\n  addresses: [a:9092]\n  topics: [t]\n  consumer_group: g\n  checkpoint_limit: 0\n", "checkpoint_limit must be at least 1", false},
 		{"manual without partition", "kafka:\n  addresses: [a:9092]\n  topic: t\n  partitioner: manual\n", "needs the partition field", true},
 		{"output sasl without user", "kafka:\n  addresses: [a:9092]\n  topic: t\n  sasl: { mechanism: SCRAM-SHA-256 }\n", "sasl.user is required", true},

@@ -20,8 +20,8 @@ type partitionTracker struct {
 	limit int
 
 	mu      sync.Mutex
-	used    int           // records reserved (tracked or about to be)
-	freed   chan struct{} // closed and replaced whenever used goes down
+	used    int             // records reserved (tracked or about to be)
+	freed   chan struct{}   // closed and replaced whenever used goes down
 	pending []pendingOffset // ascending offsets, acked or not, not yet released
 	closed  bool            // the claim ended: acks no longer mark anything
 	mark    func(next int64)
