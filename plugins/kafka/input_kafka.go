@@ -581,13 +581,13 @@ func (r *kafkaReader) release(topic string, partition int32, t *partitionTracker
 }
 
 // explicitConsumer reads named partitions without group membership; with a
-// consumer group its offsets are read from and committed to that group.
+// consumer group its offsets are read from and committed to that group, as
+// a "simple consumer" (no generation, no member id), like Connect does.
 type explicitConsumer struct {
 	client   sarama.Client
 	consumer sarama.Consumer
-	offsets  sarama.OffsetManager // nil without a consumer group
 	parts    []sarama.PartitionConsumer
-	poms     []sarama.PartitionOffsetManager
+	offsets  *offsetStore // nil without a consumer group
 }
 
 func (e *explicitConsumer) close() error {
@@ -597,13 +597,8 @@ func (e *explicitConsumer) close() error {
 			errs = append(errs, err)
 		}
 	}
-	for _, pom := range e.poms {
-		if err := pom.Close(); err != nil {
-			errs = append(errs, err)
-		}
-	}
 	if e.offsets != nil {
-		if err := e.offsets.Close(); err != nil { // commits what was marked
+		if err := e.offsets.commit(); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -615,6 +610,108 @@ func (e *explicitConsumer) close() error {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("kafka input: closing partition consumers: %w", err)
+	}
+	return nil
+}
+
+// offsetStore keeps the next offsets marked for the explicit partitions and
+// commits them to the group's coordinator.
+type offsetStore struct {
+	client sarama.Client
+	group  string
+
+	mu    sync.Mutex
+	marks map[string]map[int32]int64 // topic -> partition -> next offset
+}
+
+func (o *offsetStore) mark(topic string, partition int32, next int64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.marks[topic] == nil {
+		o.marks[topic] = map[int32]int64{}
+	}
+	o.marks[topic][partition] = next
+}
+
+// fetch returns the committed next offsets of the partitions (-1: none).
+func (o *offsetStore) fetch(partitions map[string][]int32) (map[string]map[int32]int64, error) {
+	coord, err := o.client.Coordinator(o.group)
+	if err != nil {
+		return nil, err
+	}
+	req := &sarama.OffsetFetchRequest{Version: 1, ConsumerGroup: o.group}
+	for topic, ps := range partitions {
+		for _, p := range ps {
+			req.AddPartition(topic, p)
+		}
+	}
+	resp, err := coord.FetchOffset(req)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[int32]int64{}
+	for topic, ps := range partitions {
+		out[topic] = map[int32]int64{}
+		for _, p := range ps {
+			out[topic][p] = -1
+			if b := resp.GetBlock(topic, p); b != nil && errors.Is(b.Err, sarama.ErrNoError) && b.Offset >= 0 {
+				out[topic][p] = b.Offset
+			}
+		}
+	}
+	return out, nil
+}
+
+// commit sends the marks taken since the last commit.
+func (o *offsetStore) commit() error {
+	o.mu.Lock()
+	marks := o.marks
+	o.marks = map[string]map[int32]int64{}
+	o.mu.Unlock()
+	if len(marks) == 0 {
+		return nil
+	}
+	req := &sarama.OffsetCommitRequest{Version: 1, ConsumerGroup: o.group, ConsumerGroupGeneration: sarama.GroupGenerationUndefined}
+	now := time.Now().UnixMilli()
+	for topic, ps := range marks {
+		for p, next := range ps {
+			req.AddBlock(topic, p, next, now, "")
+		}
+	}
+	err := func() error {
+		coord, err := o.client.Coordinator(o.group)
+		if err != nil {
+			return err
+		}
+		resp, err := coord.CommitOffset(req)
+		if err != nil {
+			_ = o.client.RefreshCoordinator(o.group)
+			return err
+		}
+		for topic, ps := range resp.Errors {
+			for p, kerr := range ps {
+				if !errors.Is(kerr, sarama.ErrNoError) {
+					return fmt.Errorf("%s/%d: %w", topic, p, kerr)
+				}
+			}
+		}
+		return nil
+	}()
+	if err != nil {
+		// Keep the marks for the next attempt unless newer ones came.
+		o.mu.Lock()
+		for topic, ps := range marks {
+			for p, next := range ps {
+				if _, ok := o.marks[topic][p]; !ok {
+					if o.marks[topic] == nil {
+						o.marks[topic] = map[int32]int64{}
+					}
+					o.marks[topic][p] = next
+				}
+			}
+		}
+		o.mu.Unlock()
+		return fmt.Errorf("committing offsets of group %s: %w", o.group, err)
 	}
 	return nil
 }
@@ -635,9 +732,11 @@ func (r *kafkaReader) connectExplicit() (err error) {
 	if e.consumer, err = sarama.NewConsumerFromClient(client); err != nil {
 		return fmt.Errorf("kafka input: %w", err)
 	}
+	var committed map[string]map[int32]int64
 	if r.conf.group != "" {
-		if e.offsets, err = sarama.NewOffsetManagerFromClient(r.conf.group, client); err != nil {
-			return fmt.Errorf("kafka input: offsets of group %s: %w", r.conf.group, err)
+		e.offsets = &offsetStore{client: client, group: r.conf.group, marks: map[string]map[int32]int64{}}
+		if committed, err = e.offsets.fetch(r.conf.partitions); err != nil {
+			return fmt.Errorf("kafka input: reading the offsets of group %s: %w", r.conf.group, err)
 		}
 	}
 	type part struct {
@@ -646,28 +745,24 @@ func (r *kafkaReader) connectExplicit() (err error) {
 		pc    sarama.PartitionConsumer
 		t     *partitionTracker
 	}
+	initial := r.conf.sarama.Consumer.Offsets.Initial
 	var parts []part
 	for _, topic := range sortedKeys(r.conf.partitions) {
 		for _, p := range r.conf.partitions[topic] {
-			start := r.conf.sarama.Consumer.Offsets.Initial
+			start := initial
 			mark := func(int64) {}
 			if e.offsets != nil {
-				pom, err := e.offsets.ManagePartition(topic, p)
-				if err != nil {
-					return fmt.Errorf("kafka input: offsets of %s/%d in group %s: %w", topic, p, r.conf.group, err)
-				}
-				e.poms = append(e.poms, pom)
-				if next, _ := pom.NextOffset(); next >= 0 {
+				if next := committed[topic][p]; next >= 0 {
 					start = next
 				}
-				mark = func(next int64) { pom.MarkOffset(next, "") }
+				mark = func(next int64) { e.offsets.mark(topic, p, next) }
 			}
 			pc, err := e.consumer.ConsumePartition(topic, p, start)
 			if errors.Is(err, sarama.ErrOffsetOutOfRange) {
 				// The committed offset is no longer retained: start where
 				// start_from_oldest says, as for a new group.
-				r.log.Warnf("kafka input: %s/%d: committed offset %d no longer retained; starting from the %s", topic, p, start, map[bool]string{true: "oldest", false: "newest"}[r.conf.sarama.Consumer.Offsets.Initial == sarama.OffsetOldest])
-				pc, err = e.consumer.ConsumePartition(topic, p, r.conf.sarama.Consumer.Offsets.Initial)
+				r.log.Warnf("kafka input: %s/%d: committed offset %d is no longer retained; starting from the %s", topic, p, start, map[bool]string{true: "oldest", false: "newest"}[initial == sarama.OffsetOldest])
+				pc, err = e.consumer.ConsumePartition(topic, p, initial)
 			}
 			if err != nil {
 				return fmt.Errorf("kafka input: consuming %s/%d: %w (does the partition exist?)", topic, p, err)
@@ -694,6 +789,24 @@ func (r *kafkaReader) connectExplicit() (err error) {
 						return
 					}
 					r.log.Warnf("kafka input: %s/%d: %v", p.topic, p.id, err)
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	if e.offsets != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tick := time.NewTicker(r.conf.sarama.Consumer.Offsets.AutoCommit.Interval)
+			defer tick.Stop()
+			for {
+				select {
+				case <-tick.C:
+					if err := e.offsets.commit(); err != nil {
+						r.log.Warnf("kafka input: %v", err)
+					}
 				case <-ctx.Done():
 					return
 				}

@@ -184,6 +184,8 @@ type kafkaWriter struct {
 	producer sarama.SyncProducer
 	admin    sarama.ClusterAdmin // only with custom_topic_creation
 	topics   sync.Map            // topic -> struct{}: known to exist
+
+	onSend func(n int) // test hook: a send of n messages is about to start
 }
 
 func newKafkaOutputFromParsed(conf *service.ParsedConfig, mgr *service.Resources) (out service.BatchOutput, pol service.BatchPolicy, mif int, err error) {
@@ -439,6 +441,9 @@ func (w *kafkaWriter) WriteBatch(ctx context.Context, batch service.MessageBatch
 	boff := w.backoff()
 	send := msgs
 	for len(send) > 0 {
+		if w.onSend != nil {
+			w.onSend(len(send))
+		}
 		err := p.SendMessages(send)
 		if err == nil {
 			break
