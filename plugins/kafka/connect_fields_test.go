@@ -522,3 +522,41 @@ func mustBlobl(t testing.TB, m string) *bloblang.Executor {
 	must(t, err)
 	return exe
 }
+
+// timely_nacks_maximum_wait nacks a message left unacknowledged that long:
+// replayed by default, dropped with auto_replay_nacks: false. Without it the
+// partition (checkpoint_limit 1) waits.
+func TestIntegrationKafkaTimelyNacks(t *testing.T) {
+	for _, tc := range []struct {
+		name, conf, want string
+	}{
+		{"replayed", "timely_nacks_maximum_wait: 300ms\n", "m0"},
+		{"dropped", "timely_nacks_maximum_wait: 300ms\nauto_replay_nacks: false\n", "m1"},
+		{"no limit", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			topic := "timely_" + strings.ReplaceAll(tc.name, " ", "_")
+			c := startCluster(t, map[string]int32{topic: 1})
+			produce(t, c, topic, 0, "m0", "m1")
+			in := newTestInput(t, c, fmt.Sprintf("topics: [ %s ]\nconsumer_group: g\ncheckpoint_limit: 1\n%s", topic, tc.conf))
+			t.Cleanup(func() { closeInput(t, in) })
+			first, _ := readBatch(t, in) // never acknowledged
+			if b, _ := first[0].AsBytes(); string(b) != "m0" {
+				t.Fatalf("first read %q", b)
+			}
+			if tc.want == "" {
+				ctx, cancel := context.WithTimeout(context.Background(), 800*time.Millisecond)
+				defer cancel()
+				if b, _, err := in.ReadBatch(ctx); err == nil {
+					t.Fatalf("read %d more with m0 in flight and checkpoint_limit 1", len(b))
+				}
+				return
+			}
+			r := readOne(t, in)
+			_ = r.ack(context.Background(), nil)
+			if r.body() != tc.want {
+				t.Fatalf("after the wait read %q; want %q", r.body(), tc.want)
+			}
+		})
+	}
+}
