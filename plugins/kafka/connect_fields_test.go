@@ -560,3 +560,13 @@ func TestIntegrationKafkaTimelyNacks(t *testing.T) {
 		})
 	}
 }
+
+// The old name alone lints (it is deprecated, not wrong); both names do not.
+func TestKafkaMaxMessageBytesOldNameLints(t *testing.T) {
+	b := service.NewStreamBuilder()
+	must(t, b.AddOutputYAML("kafka:\n  addresses: [ a:9092 ]\n  topic: t\n  max_message_bytes: 2345\n"))
+	b = service.NewStreamBuilder()
+	if err := b.AddOutputYAML("kafka:\n  addresses: [ a:9092 ]\n  topic: t\n  max_message_bytes: 2345\n  max_msg_bytes: 10\n"); err == nil || !strings.Contains(err.Error(), "old name of max_msg_bytes") {
+		t.Fatalf("both names: %v; want the old-name lint", err)
+	}
+}

@@ -116,8 +116,8 @@ the IDEMPOTENT_WRITE permission on the cluster.
 				Description("Wait for every in-sync replica to store a message (acks=all) instead of the partition leader only.").
 				Default(false).Advanced(),
 			service.NewIntField(koFieldMaxMsgBytes).
-				Description("Largest message, in bytes, the producer sends; a larger one fails alone, without retries. Keep it at or below the topic's `max.message.bytes`.").
-				Default(defaultMaxMsgBytes).Advanced(),
+				Description("Largest message, in bytes, the producer sends; a larger one fails alone, without retries. Keep it at or below the topic's `max.message.bytes`. Unset: 1000000, as in Connect (or `max_message_bytes`). It has no default in the spec only so that setting it together with `max_message_bytes` is caught.").
+				Example(1000000).Optional().Advanced(),
 			service.NewIntField(koFieldMaxMsgBytesOld).
 				Description("erpsync's earlier name of `max_msg_bytes`; set one of the two.").
 				Optional().Deprecated(),
@@ -322,17 +322,16 @@ func newKafkaWriter(conf *service.ParsedConfig, mgr *service.Resources) (*kafkaW
 
 // maxMsgBytes reads max_msg_bytes, or its old name max_message_bytes.
 func maxMsgBytes(conf *service.ParsedConfig) (int, error) {
-	if conf.Contains(koFieldMaxMsgBytesOld) {
-		old, err := conf.FieldInt(koFieldMaxMsgBytesOld)
-		if err != nil {
-			return 0, err
-		}
-		if n, _ := conf.FieldInt(koFieldMaxMsgBytes); n != defaultMaxMsgBytes && n != old {
-			return 0, fmt.Errorf("kafka output: max_message_bytes %d and max_msg_bytes %d: max_message_bytes is the old name of max_msg_bytes; set only max_msg_bytes", old, n)
-		}
-		return old, nil
+	hasNew, hasOld := conf.Contains(koFieldMaxMsgBytes), conf.Contains(koFieldMaxMsgBytesOld)
+	switch {
+	case hasNew && hasOld:
+		return 0, errors.New("kafka output: max_message_bytes is the old name of max_msg_bytes: set only max_msg_bytes")
+	case hasOld:
+		return conf.FieldInt(koFieldMaxMsgBytesOld)
+	case hasNew:
+		return conf.FieldInt(koFieldMaxMsgBytes)
 	}
-	return conf.FieldInt(koFieldMaxMsgBytes)
+	return defaultMaxMsgBytes, nil
 }
 
 // applyProducerConfig sets what the output needs of sarama's producer:
