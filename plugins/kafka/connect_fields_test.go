@@ -570,3 +570,34 @@ func TestKafkaMaxMessageBytesOldNameLints(t *testing.T) {
 		t.Fatalf("both names: %v; want the old-name lint", err)
 	}
 }
+
+// inject_tracing_map runs on every message before it is sent (here it
+// marks the message, whose metadata becomes a header); extract_tracing_map
+// is applied by the input and the messages still flow.
+func TestIntegrationKafkaTracingMaps(t *testing.T) {
+	const topic = "traced"
+	c := startCluster(t, map[string]int32{topic: 1})
+	pc, err := kafkaOutputSpec().ParseYAML(fmt.Sprintf("addresses: %s\ntopic: traced\ninject_tracing_map: 'meta injected = \"yes\"'\n", addrsYAML(c)), nil)
+	must(t, err)
+	out, _, _, err := newKafkaOutputFromParsed(pc, service.MockResources())
+	must(t, err)
+	must(t, out.Connect(context.Background()))
+	t.Cleanup(func() { _ = out.Close(context.Background()) })
+	must(t, out.WriteBatch(context.Background(), service.MessageBatch{service.NewMessage([]byte("x"))}))
+
+	in := newTestInput(t, c, "topics: [ traced ]\nconsumer_group: traced_group\nextract_tracing_map: 'root = @'\n")
+	t.Cleanup(func() { closeInput(t, in) })
+	r := readOne(t, in)
+	_ = r.ack(context.Background(), nil)
+	if r.meta("injected") != "yes" || r.body() != "x" {
+		t.Fatalf("header injected = %q, body %q; want the inject_tracing_map mark and the body", r.meta("injected"), r.body())
+	}
+
+	pc, err = kafkaInputSpec().ParseYAML("addresses: [ a:9092 ]\ntopics: [ t ]\nconsumer_group: g\nextract_tracing_map: 'root = ('\n", nil)
+	if err == nil {
+		_, err = newKafkaInputFromParsed(pc, service.MockResources())
+	}
+	if err == nil {
+		t.Fatal("a broken extract_tracing_map mapping was accepted")
+	}
+}
