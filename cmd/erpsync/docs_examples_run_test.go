@@ -70,6 +70,7 @@ var exampleRuns = map[string]exampleRun{
 	"input xbb: Products changed since the last run":         {run: runXBB},
 	"input webhook: Signed push notifications":               {run: runWebhook},
 	"input kafka: Second half of a split pipeline":           {run: runKafkaInput},
+	"input kafka: Replaying two partitions":                  {run: runKafkaExplicitPartitions},
 	"output kafka: First half of a split pipeline":           {run: runKafkaOutput},
 	"output kis: Jushuitan other inbound to KIS 其他入库单":       {run: runKIS},
 	"output kingdee_batchsave: Customers with a dead letter": {run: runBatchSave},
@@ -1282,6 +1283,63 @@ func runKafkaInput(t *testing.T, h *harness, conf cfg) {
 		if key := fmt.Sprintf("doc-%d", i); got[key] != fmt.Sprintf(`{"doc":%d}`, i) {
 			t.Errorf("record %s: got %q", key, got[key])
 		}
+	}
+}
+
+// runKafkaExplicitPartitions: only the named partitions (0 and 1 of 3) are
+// read, without a consumer group.
+func runKafkaExplicitPartitions(t *testing.T, h *harness, conf cfg) {
+	c := startKafka(t, "erp_documents")
+	conf.at(t, "input.kafka")["addresses"] = addresses(c)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for p := int32(0); p < 3; p++ {
+		for i := 0; i < 2; i++ {
+			r := &kgo.Record{Topic: "erp_documents", Partition: p, Value: []byte(fmt.Sprintf("p%d-%d", p, i))}
+			if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	conf["output"] = map[string]any{"capture": map[string]any{}}
+	var mu sync.Mutex
+	var got []string
+	four := make(chan struct{})
+	s := h.build(t, conf, func(b service.MessageBatch) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range b {
+			body, _ := m.AsBytes()
+			got = append(got, string(body))
+		}
+		if len(got) == 4 {
+			close(four)
+		}
+		return nil
+	})
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	select {
+	case <-four:
+	case err := <-done:
+		t.Fatalf("the stream ended before the records arrived: %v", err)
+	case <-ctx.Done():
+		t.Fatalf("%d of 4 records arrived", len(got))
+	}
+	if err := s.StopWithin(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	sort.Strings(got)
+	if strings.Join(got, ",") != "p0-0,p0-1,p1-0,p1-1" {
+		t.Fatalf("read %v; want the records of partitions 0 and 1 only", got)
 	}
 }
 

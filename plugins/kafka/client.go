@@ -19,6 +19,7 @@ import (
 const (
 	SASLNone        = "none"
 	SASLPlain       = "PLAIN"
+	SASLOAuthBearer = "OAUTHBEARER"
 	SASLScramSHA256 = "SCRAM-SHA-256"
 	SASLScramSHA512 = "SCRAM-SHA-512"
 )
@@ -33,6 +34,9 @@ type ClientConfig struct {
 	SASLMechanism string      // one of the SASL* constants; empty means none
 	SASLUser      string
 	SASLPassword  string
+	RackID        string
+	// SASLToken returns the OAUTHBEARER access token on every (re)connect.
+	SASLToken func() (string, error)
 }
 
 // Addrs splits comma-separated entries, so both [a, b] and ["a,b"] work.
@@ -65,6 +69,7 @@ func (c ClientConfig) Sarama() (*sarama.Config, error) {
 		}
 		conf.Version = v
 	}
+	conf.RackID = c.RackID
 	if c.TLS != nil {
 		conf.Net.TLS.Enable = true
 		conf.Net.TLS.Config = c.TLS
@@ -84,10 +89,29 @@ func (c ClientConfig) Sarama() (*sarama.Config, error) {
 			mech := c.SASLMechanism
 			conf.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return &scramClient{mechanism: mech} }
 		}
+	case SASLOAuthBearer:
+		if c.SASLToken == nil {
+			return nil, errors.New("kafka: sasl mechanism OAUTHBEARER needs sasl.access_token or sasl.token_cache")
+		}
+		conf.Net.SASL.Enable = true
+		conf.Net.SASL.Handshake = true
+		conf.Net.SASL.Mechanism = sarama.SASLTypeOAuth
+		conf.Net.SASL.TokenProvider = tokenProvider(c.SASLToken)
 	default:
-		return nil, fmt.Errorf("kafka: unknown sasl mechanism %q: use none, PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", c.SASLMechanism)
+		return nil, fmt.Errorf("kafka: unknown sasl mechanism %q: use none, PLAIN, OAUTHBEARER, SCRAM-SHA-256 or SCRAM-SHA-512", c.SASLMechanism)
 	}
 	return conf, nil
+}
+
+// tokenProvider gives sarama the OAUTHBEARER token.
+type tokenProvider func() (string, error)
+
+func (f tokenProvider) Token() (*sarama.AccessToken, error) {
+	tok, err := f()
+	if err != nil {
+		return nil, fmt.Errorf("kafka: OAUTHBEARER token: %w", err)
+	}
+	return &sarama.AccessToken{Token: tok}, nil
 }
 
 // scramClient adapts franz-go's RFC 5802 SCRAM implementation to sarama's

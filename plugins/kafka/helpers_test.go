@@ -59,7 +59,7 @@ group:
 	return r
 }
 
-func connectInput(t testing.TB, in service.Input) {
+func connectInput(t testing.TB, in service.BatchInput) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -68,7 +68,7 @@ func connectInput(t testing.TB, in service.Input) {
 	}
 }
 
-func closeInput(t testing.TB, in service.Input) {
+func closeInput(t testing.TB, in service.BatchInput) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -84,18 +84,30 @@ type read struct {
 
 func (r read) meta(k string) string { v, _ := r.msg.MetaGet(k); return v }
 func (r read) offset() int64        { n, _ := strconv.ParseInt(r.meta("kafka_offset"), 10, 64); return n }
+func (r read) metaAny(k string) any { v, _ := r.msg.MetaGetMut(k); return v }
 func (r read) body() string         { b, _ := r.msg.AsBytes(); return string(b) }
 
-// readOne reads one message or fails the test after a generous timeout.
-func readOne(t testing.TB, in service.Input) read {
+// readOne reads a batch of one message or fails the test after a generous
+// timeout.
+func readOne(t testing.TB, in service.BatchInput) read {
+	t.Helper()
+	b, ack := readBatch(t, in)
+	if len(b) != 1 {
+		t.Fatalf("read a batch of %d messages; want 1", len(b))
+	}
+	return read{b[0], ack}
+}
+
+// readBatch reads one batch or fails the test after a generous timeout.
+func readBatch(t testing.TB, in service.BatchInput) (service.MessageBatch, service.AckFunc) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	m, ack, err := in.Read(ctx)
+	b, ack, err := in.ReadBatch(ctx)
 	if err != nil {
 		t.Fatalf("read: %v", err)
 	}
-	return read{m, ack}
+	return b, ack
 }
 
 func newTestWriter(t testing.TB, c *kfake.Cluster, extra string) *kafkaWriter {
@@ -104,7 +116,7 @@ func newTestWriter(t testing.TB, c *kfake.Cluster, extra string) *kafkaWriter {
 	if err != nil {
 		t.Fatalf("output config: %v", err)
 	}
-	w, err := newKafkaWriter(pc)
+	w, err := newKafkaWriter(pc, service.MockResources())
 	if err != nil {
 		t.Fatalf("output: %v", err)
 	}
@@ -197,22 +209,24 @@ func (w *watch) waitFor(t testing.TB, what string, timeout time.Duration, cond f
 
 // consumeLoop reads from in and acks every message at once until the input
 // ends, calling seen for each message under w's lock.
-func consumeLoop(t testing.TB, in service.Input, w *watch, seen func(read)) (stop func()) {
+func consumeLoop(t testing.TB, in service.BatchInput, w *watch, seen func(read)) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for {
-			m, ack, err := in.Read(ctx)
+			b, ack, err := in.ReadBatch(ctx)
 			if err != nil {
 				if !errors.Is(err, context.Canceled) && !errors.Is(err, service.ErrEndOfInput) {
 					t.Errorf("read: %v", err)
 				}
 				return
 			}
-			r := read{m, ack}
-			w.update(func() { seen(r) })
+			for _, m := range b {
+				r := read{m, ack}
+				w.update(func() { seen(r) })
+			}
 			_ = ack(ctx, nil)
 		}
 	}()

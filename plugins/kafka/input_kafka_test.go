@@ -24,7 +24,7 @@ func TestIntegrationKafkaAtLeastOnceNackAndRestart(t *testing.T) {
 	produce(t, c, topic, 0, values...)
 
 	// First run: read all ten, ack 0-2, nack 3, ack 4-5, leave 6-9 in flight.
-	a := service.AutoRetryNacks(newTestReader(t, c, topic, group, ""))
+	a := service.AutoRetryNacksBatched(newTestReader(t, c, topic, group, ""))
 	connectInput(t, a)
 	var reads []read
 	for i := range 10 {
@@ -54,7 +54,7 @@ func TestIntegrationKafkaAtLeastOnceNackAndRestart(t *testing.T) {
 
 	// Second run: starts at 3 (4 and 5 again: acked behind an unacked one),
 	// then everything up to 9; all acked.
-	b := service.AutoRetryNacks(newTestReader(t, c, topic, group, ""))
+	b := service.AutoRetryNacksBatched(newTestReader(t, c, topic, group, ""))
 	connectInput(t, b)
 	for i := 3; i < 10; i++ {
 		r := readOne(t, b)
@@ -72,7 +72,7 @@ func TestIntegrationKafkaAtLeastOnceNackAndRestart(t *testing.T) {
 
 	// Third run: nothing acknowledged is read again; the next message is new.
 	produce(t, c, topic, 0, "v10")
-	d := service.AutoRetryNacks(newTestReader(t, c, topic, group, ""))
+	d := service.AutoRetryNacksBatched(newTestReader(t, c, topic, group, ""))
 	connectInput(t, d)
 	r := readOne(t, d)
 	if r.offset() != 10 || r.body() != "v10" {
@@ -93,7 +93,7 @@ func TestIntegrationKafkaInputMetadata(t *testing.T) {
 	if err := w.WriteBatch(context.Background(), service.MessageBatch{msg}); err != nil {
 		t.Fatal(err)
 	}
-	in := service.AutoRetryNacks(newTestReader(t, c, topic, "meta_group", ""))
+	in := service.AutoRetryNacksBatched(newTestReader(t, c, topic, "meta_group", ""))
 	connectInput(t, in)
 	t.Cleanup(func() { closeInput(t, in) })
 	r := readOne(t, in)
@@ -122,7 +122,7 @@ func TestIntegrationKafkaCheckpointLimit(t *testing.T) {
 	const topic = "limit"
 	c := startCluster(t, map[string]int32{topic: 1})
 	produce(t, c, topic, 0, "a", "b", "c", "d")
-	in := service.AutoRetryNacks(newTestReader(t, c, topic, "limit_group", "checkpoint_limit: 2\n"))
+	in := service.AutoRetryNacksBatched(newTestReader(t, c, topic, "limit_group", "checkpoint_limit: 2\n"))
 	connectInput(t, in)
 	t.Cleanup(func() { closeInput(t, in) })
 	first, second := readOne(t, in), readOne(t, in)
@@ -133,8 +133,8 @@ func TestIntegrationKafkaCheckpointLimit(t *testing.T) {
 	_ = second.ack(context.Background(), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
-	if m, _, err := in.Read(ctx); err == nil {
-		off, _ := m.MetaGet("kafka_offset")
+	if b, _, err := in.ReadBatch(ctx); err == nil {
+		off, _ := b[0].MetaGet("kafka_offset")
 		t.Fatalf("read offset %s with 2 messages unreleased and checkpoint_limit 2", off)
 	}
 	_ = first.ack(context.Background(), nil)
@@ -209,13 +209,13 @@ func TestIntegrationKafkaGroupSharesPartitions(t *testing.T) {
 	}
 	total := func() int { return len(seen) }
 
-	a := service.AutoRetryNacks(member("a"))
+	a := service.AutoRetryNacksBatched(member("a"))
 	connectInput(t, a)
 	stopA := consumeLoop(t, a, w, record("a"))
 	produceRound(1, 50)
 	w.waitFor(t, "a to consume round 1", 30*time.Second, func() bool { return total() == 200 })
 
-	b := service.AutoRetryNacks(member("b"))
+	b := service.AutoRetryNacksBatched(member("b"))
 	connectInput(t, b)
 	stopB := consumeLoop(t, b, w, record("b"))
 	t.Cleanup(func() { stopB(); closeInput(t, b) })
@@ -258,7 +258,7 @@ func TestIntegrationKafkaRebalanceNeverCommitsPastUnacked(t *testing.T) {
 	// A short drain bound: the unacked message stays unacked through it.
 	ra := newTestReader(t, c, topic, group, "")
 	ra.conf.drainTimeout = 200 * time.Millisecond
-	ain := service.AutoRetryNacks(ra)
+	ain := service.AutoRetryNacksBatched(ra)
 	connectInput(t, ain)
 	m0, m1 := readOne(t, ain), readOne(t, ain)
 	_ = m0.ack(context.Background(), nil)
@@ -268,7 +268,7 @@ func TestIntegrationKafkaRebalanceNeverCommitsPastUnacked(t *testing.T) {
 
 	// b joins; the single partition goes to one of them. Whoever gets it
 	// must start at offset 1.
-	b := service.AutoRetryNacks(newTestReader(t, c, topic, group, ""))
+	b := service.AutoRetryNacksBatched(newTestReader(t, c, topic, group, ""))
 	connectInput(t, b)
 	t.Cleanup(func() { closeInput(t, b) })
 	closeInput(t, ain) // a leaves: b owns the partition
@@ -297,11 +297,11 @@ func TestIntegrationKafkaRebalanceCommitsAcksInFlight(t *testing.T) {
 		default:
 		}
 	}
-	a := service.AutoRetryNacks(ra)
+	a := service.AutoRetryNacksBatched(ra)
 	connectInput(t, a)
 	m0, m1 := readOne(t, a), readOne(t, a)
 
-	b := service.AutoRetryNacks(newTestReader(t, c, topic, group, ""))
+	b := service.AutoRetryNacksBatched(newTestReader(t, c, topic, group, ""))
 	connectInput(t, b)
 	t.Cleanup(func() { closeInput(t, b) })
 	select {

@@ -25,11 +25,11 @@ func TestIntegrationKafkaOutputPerMessageErrors(t *testing.T) {
 		bad     func(m *service.Message)
 		wantErr string
 	}{
-		{"above max_message_bytes", func(m *service.Message) { m.SetBytes([]byte(strings.Repeat("x", 3000))) }, "max_message_bytes 2000"},
+		{"above max_message_bytes", func(m *service.Message) { m.SetBytes([]byte(strings.Repeat("x", 3000))) }, "max_msg_bytes 2000"},
 		{"unknown topic", func(m *service.Message) { m.MetaSetMut("topic", "missing") }, "create the topic"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newTestWriter(t, c, "topic: ${! meta(\"topic\").or(\"good\") }\nmax_message_bytes: 2000\nmetadata:\n  exclude_prefixes: [ topic ]\n")
+			w := newTestWriter(t, c, "topic: ${! meta(\"topic\").or(\"good\") }\nmax_msg_bytes: 2000\nmax_retries: 1\nbackoff: { initial_interval: 10ms }\nmetadata:\n  exclude_prefixes: [ topic ]\n")
 			before := highWater(t, c, "good", 0)
 			batch := make(service.MessageBatch, 5)
 			for i := range batch {
@@ -207,7 +207,7 @@ topic: authd
 sasl: { mechanism: %s, user: %s, password: %s }
 `, addrsYAML(c), tc.mech, tc.user, tc.pass), nil)
 			must(t, err)
-			w, err := newKafkaWriter(pc)
+			w, err := newKafkaWriter(pc, service.MockResources())
 			must(t, err)
 			w.conf.Metadata.Retry.Max = 0
 			err = w.Connect(context.Background())
@@ -238,7 +238,6 @@ func TestKafkaConfigLint(t *testing.T) {
 	}{
 		{"sasl without user", "kafka:\n  addresses: [a:9092]\n  topics: [t]\n  consumer_group: g\n  sasl: { mechanism: PLAIN, password: pw }\n", "sasl.user is required", false},
 		{"sasl without user and zero limit", "kafka:\n  addresses: [a:9092]\n  topics: [t]\n  consumer_group: g\n  checkpoint_limit: 0\n  sasl: { mechanism: PLAIN, password: pw }\n", "checkpoint_limit must be at least 1", false},
-		{"empty group", "kafka:\n  addresses: [a:9092]\n  topics: [t]\n  consumer_group: ''\n", "consumer_group must not be empty", false},
 		{"checkpoint_limit zero", "kafka:\n  addresses: [a:9092]\n  topics: [t]\n  consumer_group: g\n  checkpoint_limit: 0\n", "checkpoint_limit must be at least 1", false},
 		{"manual without partition", "kafka:\n  addresses: [a:9092]\n  topic: t\n  partitioner: manual\n", "needs the partition field", true},
 		{"output sasl without user", "kafka:\n  addresses: [a:9092]\n  topic: t\n  sasl: { mechanism: SCRAM-SHA-256 }\n", "sasl.user is required", true},
