@@ -16,20 +16,20 @@ trap 'rm -rf "$work"' EXIT
 
 # --- gcr.io/distroless/static-debian12:nonroot ---
 d="$work/static"
-mkdir -p "$d/etc/ssl/certs" "$d/tmp" "$d/home/nonroot"
-printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' >"$d/etc/passwd"
-printf 'root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n' >"$d/etc/group"
-cp /etc/ssl/certs/ca-certificates.crt "$d/etc/ssl/certs/"
+mkdir -p "$d/rootfs/etc/ssl/certs" "$d/rootfs/tmp" "$d/home/nonroot"
+printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' >"$d/rootfs/etc/passwd"
+printf 'root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n' >"$d/rootfs/etc/group"
+cp /etc/ssl/certs/ca-certificates.crt "$d/rootfs/etc/ssl/certs/"
+# Copied as children of rootfs/, so that /tmp keeps its mode (1777).
+chmod 1777 "$d/rootfs/tmp"
 cat >"$d/Dockerfile" <<'DOCKERFILE'
 FROM scratch
-COPY etc /etc
+COPY rootfs /
 COPY --chown=65532:65532 home /home
-COPY tmp /tmp
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 USER 65532
 WORKDIR /home/nonroot
 DOCKERFILE
-chmod 1777 "$d/tmp"
 docker build -q -t gcr.io/distroless/static-debian12:nonroot "$d" >/dev/null
 
 # --- golang:1.26-bookworm ---
@@ -51,7 +51,7 @@ cat >"$g/Dockerfile" <<'DOCKERFILE'
 FROM scratch
 COPY root /
 ENV PATH=/usr/local/go/bin:/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    GOPATH=/go GOMODCACHE=/go/pkg/mod GOCACHE=/root/.cache/go-build GOPROXY=off GOTOOLCHAIN=local GOFLAGS=-mod=mod
+    GOPATH=/go GOMODCACHE=/go/pkg/mod GOCACHE=/root/.cache/go-build GOPROXY=off GOTOOLCHAIN=local
 DOCKERFILE
 docker build -q -t golang:1.26-bookworm "$g" >/dev/null
 echo "stand-in base images: golang:1.26-bookworm, gcr.io/distroless/static-debian12:nonroot"
