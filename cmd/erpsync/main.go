@@ -43,6 +43,7 @@ func main() {
 		service.CLIOptAddCommand(demoCommand()),
 		service.CLIOptAddCommand(studioCommand()),
 		service.CLIOptAddCommand(docsCommand()),
+		service.CLIOptAddCommand(healthcheckCommand()),
 	}
 	opts = append(opts, guard.CLIOpts()...)
 	run := func() (int, error) { return service.RunCLIToCode(ctx, opts...) }
