@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one test command of erpsync: makes sure MariaDB/MySQL answers at
 # MYSQL_DSN (starting or installing a local MariaDB when needed), then runs
-# go vet, every Go test (integration tests included) and the Bloblang mapping
-# tests of config/. Exits non-zero on any failure.
+# go vet, every Go test (integration tests included, the container image
+# built and run on a Docker engine it starts when none answers) and the
+# Bloblang mapping tests of config/. Exits non-zero on any failure.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -13,6 +14,8 @@ die() { say "FAIL: $*"; exit 1; }
 
 # shellcheck source=tests/lib/mariadb.sh
 . tests/lib/mariadb.sh
+# shellcheck source=tests/lib/docker.sh
+. tests/lib/docker.sh
 
 ensure_db
 
@@ -22,6 +25,9 @@ go vet ./...
 say "building erpsync"
 go build -o .bin/erpsync ./cmd/erpsync
 export ERPSYNC_BIN="$PWD/.bin/erpsync"
+
+say "Docker engine for the container test"
+ensure_docker
 
 say "go test ./..."
 go test -count=1 -timeout 30m ./...
