@@ -101,9 +101,54 @@ type PrometheusExporter struct {
 type promVec struct {
 	kind      string
 	labelKeys []string
-	counter   *prometheus.CounterVec
-	gauge     *prometheus.GaugeVec
-	hist      *prometheus.HistogramVec
+	// pick, when the label keys asked for name one label twice, lists the
+	// positions of the values kept (see uniqueLabels).
+	pick    []int
+	counter *prometheus.CounterVec
+	gauge   *prometheus.GaugeVec
+	hist    *prometheus.HistogramVec
+}
+
+// uniqueLabels drops the repeats of a label key, keeping the first. In
+// streams mode Benthos puts a static label "stream" (the stream's id) before
+// the keys a component asks for, and the dead-letter metrics have a "stream"
+// label of their own: Prometheus refuses a family with a label twice, so the
+// metric was not exported at all. The stream's id wins, as on every other
+// metric of that stream (and it is what Benthos deletes the series by when
+// the stream is removed). pick is nil when no key repeats.
+func uniqueLabels(keys []string) (unique []string, pick []int) {
+	for i, k := range keys {
+		if slices.Index(keys, k) != i {
+			pick = make([]int, 0, len(keys))
+			break
+		}
+	}
+	if pick == nil {
+		return keys, nil
+	}
+	unique = make([]string, 0, len(keys))
+	for i, k := range keys {
+		if !slices.Contains(unique, k) {
+			unique = append(unique, k)
+			pick = append(pick, i)
+		}
+	}
+	return unique, pick
+}
+
+// values returns the label values of the family's keys.
+func (v *promVec) values(labelValues []string) []string {
+	if v.pick == nil {
+		return labelValues
+	}
+	out := make([]string, 0, len(v.pick))
+	for _, i := range v.pick {
+		if i >= len(labelValues) {
+			return labelValues // wrong count: let Prometheus refuse it
+		}
+		out = append(out, labelValues[i])
+	}
+	return out
 }
 
 func (v *promVec) deletePartialMatch(l prometheus.Labels) {
@@ -281,13 +326,14 @@ func (e *PrometheusExporter) vec(kind, name string, keys []string, mk func(label
 	for i, k := range keys {
 		labels[i] = sanitizeLabelName(k)
 	}
+	labels, pick := uniqueLabels(labels)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if v, ok := e.vecs[name]; ok {
 		if v == nil { // failed to register before; already logged
 			return nil
 		}
-		if v.kind == kind && slices.Equal(v.labelKeys, labels) {
+		if v.kind == kind && slices.Equal(v.labelKeys, labels) && slices.Equal(v.pick, pick) {
 			return v
 		}
 		e.logErr("prometheus: metric %s was created as a %s with labels %v and is asked for again as a %s with labels %v; the second is not exported (a plugin bug: give it its own name)",
@@ -295,7 +341,7 @@ func (e *PrometheusExporter) vec(kind, name string, keys []string, mk func(label
 		return nil
 	}
 	v, c := mk(labels)
-	v.kind, v.labelKeys = kind, labels
+	v.kind, v.labelKeys, v.pick = kind, labels, pick
 	if err := e.reg.Register(c); err != nil {
 		// Only a clash with a collector (add_go_metrics: go_*, process_*) gets here.
 		e.logErr("prometheus: metric %s is not exported: %v", name, err)
@@ -322,7 +368,7 @@ func (e *PrometheusExporter) NewCounterCtor(name string, labelKeys ...string) se
 		return func(...string) service.MetricsExporterCounter { return noopMetric{} }
 	}
 	return func(labelValues ...string) service.MetricsExporterCounter {
-		c, err := v.counter.GetMetricWithLabelValues(labelValues...)
+		c, err := v.counter.GetMetricWithLabelValues(v.values(labelValues)...)
 		if err != nil {
 			return noopMetric{}
 		}
@@ -341,7 +387,7 @@ func (e *PrometheusExporter) NewTimerCtor(name string, labelKeys ...string) serv
 		return func(...string) service.MetricsExporterTimer { return noopMetric{} }
 	}
 	return func(labelValues ...string) service.MetricsExporterTimer {
-		o, err := v.hist.GetMetricWithLabelValues(labelValues...)
+		o, err := v.hist.GetMetricWithLabelValues(v.values(labelValues)...)
 		if err != nil {
 			return noopMetric{}
 		}
@@ -360,7 +406,7 @@ func (e *PrometheusExporter) NewGaugeCtor(name string, labelKeys ...string) serv
 		return func(...string) service.MetricsExporterGauge { return noopMetric{} }
 	}
 	return func(labelValues ...string) service.MetricsExporterGauge {
-		g, err := v.gauge.GetMetricWithLabelValues(labelValues...)
+		g, err := v.gauge.GetMetricWithLabelValues(v.values(labelValues)...)
 		if err != nil {
 			return noopMetric{}
 		}

@@ -1,6 +1,7 @@
 package observe
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -107,6 +108,28 @@ func TestExporterKindsAndLabels(t *testing.T) {
 	}
 	if fams["erpsync_vendor_requests"].GetType() != dto.MetricType_COUNTER || fams["erpsync_checkpoint_lag_seconds"].GetType() != dto.MetricType_GAUGE {
 		t.Error("counter or gauge exported as the wrong type")
+	}
+}
+
+// In streams mode Benthos puts the label "stream" (the stream's id) before a
+// component's own label keys; a component with a "stream" label of its own
+// (the dead-letter outputs) then asks for "stream" twice. The family must
+// still be exported, with the stream's id.
+func TestExporterRepeatedLabelKey(t *testing.T) {
+	var logs bytes.Buffer
+	e := newExporter(t, PrometheusOptions{}, &logs)
+	e.NewCounterCtor("erpsync_dead_letters_total", "stream", "stream", "target")("orders_to_kis", "orders", "kis").Incr(2)
+	e.NewCounterCtor("erpsync_dead_letters_total", "stream", "stream", "target")("orders_to_kis", "orders", "kis").Incr(1)
+	e.NewGaugeCtor("erpsync_lag", "stream", "path", "stream")("a", "root", "b").Set(7)
+	e.NewTimerCtor("erpsync_wait_ns", "stream", "stream")("a", "b").Timing(int64(time.Second))
+	fams := scrapeHandler(t, e.HandlerFunc())
+	assertValue(t, fams, "erpsync_dead_letters_total", map[string]string{"stream": "orders_to_kis", "target": "kis"}, 3)
+	assertValue(t, fams, "erpsync_lag", map[string]string{"stream": "a", "path": "root"}, 7)
+	if h := metricWith(t, fams, "erpsync_wait_seconds", map[string]string{"stream": "a"}).GetHistogram(); h.GetSampleCount() != 1 {
+		t.Errorf("timer with a repeated label: %d samples, want 1", h.GetSampleCount())
+	}
+	if logs.Len() > 0 {
+		t.Errorf("exporter logged: %s", logs.String())
 	}
 }
 
