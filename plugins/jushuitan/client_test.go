@@ -245,10 +245,10 @@ func TestNewClient(t *testing.T) {
 		wantErr string
 	}{
 		{"complete", func(*ClientConfig) {}, ""},
-		{"no AppKey", func(c *ClientConfig) { c.AppKey = "" }, "credential app_key"},
-		{"no AppSecret", func(c *ClientConfig) { c.AppSecret = "" }, "credential app_secret"},
-		{"no AccessToken", func(c *ClientConfig) { c.AccessToken = " " }, "credential access_token"},
-		{"no RefreshToken", func(c *ClientConfig) { c.RefreshToken = "" }, "credential refresh_token"},
+		{"no AppKey", func(c *ClientConfig) { c.AppKey = "" }, "jushuitan: app_key is required"},
+		{"no AppSecret", func(c *ClientConfig) { c.AppSecret = "" }, "jushuitan: app_secret is required"},
+		{"no AccessToken", func(c *ClientConfig) { c.AccessToken = " " }, "jushuitan: access_token is required"},
+		{"no RefreshToken: runs until the token expires", func(c *ClientConfig) { c.RefreshToken = "" }, ""},
 		{"provider needs no RefreshToken", func(c *ClientConfig) { c.RefreshToken, c.Provider = "", true }, ""},
 		{"bad BaseURL", func(c *ClientConfig) { c.BaseURL = "openapi.jushuitan.com" }, "base_url"},
 	}

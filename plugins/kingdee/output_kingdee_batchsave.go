@@ -15,6 +15,7 @@ import (
 	"github.com/redpanda-data/benthos/v4/public/service"
 
 	"github.com/erpsync/erpsync/internal/opsmetrics"
+	"github.com/erpsync/erpsync/internal/fatal"
 	"github.com/erpsync/erpsync/internal/vendor"
 )
 
@@ -313,8 +314,13 @@ func (o *batchSaveOutput) Connect(ctx context.Context) error {
 	err := probe.Probe(ctx, o.form, o.numberField)
 	pool <- probe
 	if err != nil {
-		if vendor.KindOf(err) == vendor.Permanent {
-			return fmt.Errorf("kingdee_batchsave: probing %s on %s: %w", o.form, o.cfg.URL, err)
+		if vendor.KindOf(err) == vendor.Permanent && ctx.Err() == nil {
+			// Nothing is written yet and no document is at fault: a form,
+			// data centre or credential the server refuses needs the user.
+			err = fmt.Errorf("kingdee_batchsave: probing %s on %s: %w: %s", o.form, o.cfg.URL, err, probeHint(err))
+			o.log.Errorf("%v; stopping", err)
+			fatal.Stop(err)
+			return service.NewErrBackOff(err, 10*time.Second)
 		}
 		// A flaky network must not hold the pipeline: writes check and retry.
 		o.log.Warnf("kingdee_batchsave: probing %s on %s: %v (connecting anyway)", o.form, o.cfg.URL, err)
@@ -325,6 +331,23 @@ func (o *batchSaveOutput) Connect(ctx context.Context) error {
 	o.stopped = make(chan struct{})
 	go o.collect()
 	return nil
+}
+
+// probeHint names the config fields a refused probe points at.
+func probeHint(err error) string {
+	var ve *vendor.Error
+	if !errors.As(err, &ve) {
+		return "check url and auth"
+	}
+	switch {
+	case strings.Contains(ve.Msg, "业务对象") || ve.Code == "4" && strings.Contains(ve.Msg, "不存在"):
+		return "check form_id (the business object's FormId, e.g. BD_MATERIAL)"
+	case strings.Contains(ve.Msg, "acct_id") || strings.Contains(ve.Msg, "数据中心"):
+		return "check auth.acct_id (the data centre id)"
+	case ve.Status != 0 || ve.Code == "1":
+		return "check auth.acct_id, auth.username, auth.app_id and auth.app_secret (or auth.password)"
+	}
+	return "check url, auth and form_id"
 }
 
 // Close stops the collector; writes in flight are cancelled (their rows
