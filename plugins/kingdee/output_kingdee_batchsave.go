@@ -14,8 +14,8 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
-	"github.com/erpsync/erpsync/internal/opsmetrics"
 	"github.com/erpsync/erpsync/internal/fatal"
+	"github.com/erpsync/erpsync/internal/opsmetrics"
 	"github.com/erpsync/erpsync/internal/vendor"
 )
 
