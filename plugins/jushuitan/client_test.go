@@ -702,6 +702,12 @@ func TestTokenRecoveryFailures(t *testing.T) {
 			contains: []string{"re-authorization", "access_token"}, refreshes: 0,
 		},
 		{
+			name:   "no refresh token: stop, re-authorize",
+			client: func(c *ClientConfig) { c.RefreshToken = "" },
+			kind:   vendor.Permanent, code: "100",
+			contains: []string{APIOtherInout, "access_token expired and no refresh_token is configured", "set refresh_token (JST_REFRESH_TOKEN"}, refreshes: 0,
+		},
+		{
 			name:        "platform forbids refresh (150)",
 			simProvider: true,
 			client:      func(*ClientConfig) {},

@@ -100,12 +100,12 @@ func containsAny(s string, subs []string) bool {
 // needed, but "acctnumber" must win over a bare "code").
 var koasParams = []struct{ param, field string }{
 	{"acctnumber", koFieldAcctNumber}, {"icrmid", koFieldICRMID}, {"pid", koFieldPID},
-	{"client_secret", koFieldClientSecret}, {"client_id", koFieldClientID}, {"code", koFieldAuthCode},
+	{"client_id", koFieldClientID}, {"client_secret", koFieldClientSecret}, {"code", koFieldAuthCode},
 }
 
-// ConfigHint names the config field (and the environment variable of the
-// shipped configs) a permanent koas refusal points at, e.g. for
-// "40000 缺少参数pid": "set pid (KIS_PID in the shipped configs)". It
+// ConfigHint names the config fields (and the environment variables of
+// the shipped configs) a permanent koas refusal points at, e.g. for
+// "40000 缺少参数pid": "check pid (KIS_PID in the shipped configs)". It
 // returns a general hint when the message names no field.
 func ConfigHint(err error) string {
 	var ve *vendor.Error
@@ -113,10 +113,15 @@ func ConfigHint(err error) string {
 	if errors.As(err, &ve) {
 		desc = strings.ToLower(ve.Msg)
 	}
+	var fields, vars []string
 	for _, p := range koasParams {
 		if strings.Contains(desc, p.param) {
-			return "check " + p.field + " (KIS_" + strings.ToUpper(p.field) + " in the shipped configs)"
+			fields = append(fields, p.field)
+			vars = append(vars, "KIS_"+strings.ToUpper(p.field))
 		}
+	}
+	if len(fields) > 0 {
+		return "check " + strings.Join(fields, ", ") + " (" + strings.Join(vars, ", ") + " in the shipped configs)"
 	}
 	return "check client_id, client_secret, auth_code, acct_number, pid and icrmid (KIS_CLIENT_ID ... KIS_ICRMID in the shipped configs); re-authorize if the code was revoked"
 }

@@ -122,6 +122,14 @@ func run(t *testing.T, args, environ []string, bound time.Duration, during func(
 	return r
 }
 
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
 func tail(s string) string {
 	if len(s) > 6000 {
 		return "..." + s[len(s)-6000:]
@@ -147,6 +155,8 @@ func check(t *testing.T, r result, code int, want, forbidden []string) {
 	}
 	if t.Failed() {
 		t.Logf("output after %s:\n%s", r.elapsed.Round(time.Millisecond), tail(r.out))
+	} else if testing.Verbose() {
+		t.Logf("exit %d after %s; last lines:\n%s", r.code, r.elapsed.Round(time.Millisecond), lastLines(r.out, 3))
 	}
 }
 
@@ -202,7 +212,7 @@ func TestConfigurationErrors(t *testing.T) {
 			want:  []string{"kis: /koas/", "code 40006", "acctnumber=no-such-acct", "acct_number (KIS_ACCT_NUMBER in the shipped configs)", "erpsync: stopped:"},
 			bound: 30 * time.Second},
 		{name: "kis unknown client_secret", env: []string{"KIS_CLIENT_SECRET=wrong-secret"},
-			want:      []string{"kis: /koas/oauth2/access_token: code 40001", "erpsync: stopped:"},
+			want:      []string{"kis: /koas/oauth2/access_token: code 40001", "check client_id, client_secret (KIS_CLIENT_ID, KIS_CLIENT_SECRET in the shipped configs)", "erpsync: stopped:"},
 			forbidden: []string{"wrong-secret"}, bound: 30 * time.Second},
 		{name: "k3cloud unknown form_id", args: func(t *testing.T) []string { return written(t, k3Config(sb, "BD_NoSuchForm", k3.AcctID)) },
 			want:  []string{"kingdee_batchsave: probing BD_NoSuchForm", "k3cloud: ", "BD_NoSuchForm", "check form_id", "erpsync: stopped:"},
@@ -288,7 +298,7 @@ func TestStateFolderMissing(t *testing.T) {
 	}
 }
 
-// TestCheckpointUnwritable: the checkpoint of the Jushuitan → MySQL stream
+// TestIntegrationCheckpointUnwritable: the checkpoint of the Jushuitan → MySQL stream
 // cannot be stored (its spare copy's name is taken by a folder, which no
 // permission bit can get around, root included): exit 1 naming the file.
 func TestIntegrationCheckpointUnwritable(t *testing.T) {
