@@ -114,8 +114,9 @@ Without `+"`batching`"+`, each delivered batch (e.g. one page of a poll input) i
 
 K3Cloud serves the requests of one session one at a time, so each of the `+"`max_in_flight`"+` concurrent batches
 uses its own session (its own cookie jar). At connect time the output probes the server with fresh
-authentication (GetDataCenterList and one ExecuteBillQuery on the form), so broken credentials stop it
-at start-up instead of at the first write.
+authentication (GetDataCenterList and one ExecuteBillQuery on the form), so an unknown data centre
+(acct_id), an unknown form_id or refused credentials stop the process at start-up (exit code 1, naming
+K3Cloud's code and message and the field to check) instead of failing every write.
 
 == Metrics
 
@@ -188,6 +189,10 @@ func init() {
 }
 
 type batchSaveOutput struct {
+	// fatal is the error that stopped the output (see stop).
+	fatalMu sync.Mutex
+	fatal   error
+
 	cfg         Config
 	form        string
 	numberField string
@@ -297,6 +302,9 @@ func newBatchSaveFromParsed(conf *service.ParsedConfig, mgr *service.Resources) 
 // Connect opens the session pool, probes the server with fresh
 // authentication and starts the batch collector.
 func (o *batchSaveOutput) Connect(ctx context.Context) error {
+	if err := o.stoppedErr(); err != nil {
+		return service.NewErrBackOff(err, 10*time.Second)
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.sessions != nil {
@@ -317,9 +325,7 @@ func (o *batchSaveOutput) Connect(ctx context.Context) error {
 		if vendor.KindOf(err) == vendor.Permanent && ctx.Err() == nil {
 			// Nothing is written yet and no document is at fault: a form,
 			// data centre or credential the server refuses needs the user.
-			err = fmt.Errorf("kingdee_batchsave: probing %s on %s: %w: %s", o.form, o.cfg.URL, err, probeHint(err))
-			o.log.Errorf("%v; stopping", err)
-			fatal.Stop(err)
+			err = o.stop(fmt.Errorf("kingdee_batchsave: probing %s on %s: %w: %s", o.form, o.cfg.URL, err, probeHint(err)))
 			return service.NewErrBackOff(err, 10*time.Second)
 		}
 		// A flaky network must not hold the pipeline: writes check and retry.
@@ -331,6 +337,26 @@ func (o *batchSaveOutput) Connect(ctx context.Context) error {
 	o.stopped = make(chan struct{})
 	go o.collect()
 	return nil
+}
+
+// stop records err as the reason this output (and the process, see
+// internal/fatal) stops, and returns the first such error.
+func (o *batchSaveOutput) stop(err error) error {
+	o.fatalMu.Lock()
+	if o.fatal == nil {
+		o.fatal = err
+		o.log.Errorf("%v; stopping", err)
+	}
+	err = o.fatal
+	o.fatalMu.Unlock()
+	fatal.Stop(err)
+	return err
+}
+
+func (o *batchSaveOutput) stoppedErr() error {
+	o.fatalMu.Lock()
+	defer o.fatalMu.Unlock()
+	return o.fatal
 }
 
 // probeHint names the config fields a refused probe points at.
@@ -420,6 +446,11 @@ func (it *item) resolve(err error) {
 // transaction when its batcher merged several, and a fallback tier would
 // then receive the good rows of that transaction too.
 func (o *batchSaveOutput) WriteBatch(ctx context.Context, batch service.MessageBatch) error {
+	if o.stoppedErr() != nil {
+		// Not written, not failed: the batch stays unacknowledged and
+		// Connect keeps failing until the streams shut down.
+		return service.ErrNotConnected
+	}
 	o.mu.Lock()
 	submit, stopped := o.submit, o.stopped
 	o.mu.Unlock()
@@ -666,6 +697,9 @@ func (o *batchSaveOutput) write(ctx context.Context, sess *Client, docs []*doc, 
 		existing, err := o.lookup(ctx, sess, keys)
 		if err != nil {
 			lastErr = err
+			if o.requestRefused(ctx, err) {
+				break
+			}
 			continue
 		}
 		var send []int
@@ -708,6 +742,9 @@ func (o *batchSaveOutput) write(ctx context.Context, sess *Client, docs []*doc, 
 				}
 			}
 			pending = send
+			if o.requestRefused(ctx, err) {
+				break
+			}
 			continue
 		}
 		pending = o.mapResult(res, docs, send, updates, out)
@@ -728,6 +765,22 @@ func (o *batchSaveOutput) write(ctx context.Context, sess *Client, docs []*doc, 
 		out[i].err = &vendor.Error{Vendor: vendorName, Interface: "BatchSave", Msg: o.form + " " + docs[i].number + ": " + msg, Kind: vendor.Transient, Err: lastErr}
 	}
 	return out
+}
+
+// requestRefused reports whether a request-level error (not one row's) is
+// permanent: the server refuses the request whatever the documents (an
+// unknown form or field, a URL it does not serve), which only the user can
+// fix. A session lost again right after logging in (MsgCode 1) is not
+// counted: very short session lifetimes produce it too, and the retry
+// heals it. It stops the output and the process; the
+// rows are left unresolved, so they are redelivered, never dead-lettered.
+func (o *batchSaveOutput) requestRefused(ctx context.Context, err error) bool {
+	var ve *vendor.Error
+	if ctx.Err() != nil || vendor.KindOf(err) != vendor.Permanent || errors.As(err, &ve) && ve.Code == "1" {
+		return false
+	}
+	o.stop(fmt.Errorf("kingdee_batchsave: %s on %s: %w: %s", o.form, o.cfg.URL, err, probeHint(err)))
+	return true
 }
 
 // backoff is the wait before attempt n (n >= 1): base doubling up to maxBackoff.
