@@ -60,7 +60,9 @@ type ClientConfig struct {
 	AppKey    string
 	AppSecret string
 	// AccessToken and RefreshToken are the merchant's token pair.
-	// RefreshToken is required unless Provider is set.
+	// RefreshToken may be empty: the client then runs on AccessToken until
+	// the vendor answers code 100, which it reports as Permanent, wrapping
+	// ErrNoRefreshToken.
 	AccessToken  string
 	RefreshToken string
 	// Provider marks a service-provider (服务商) app: since 2023-08-15 it may
