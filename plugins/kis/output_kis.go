@@ -94,7 +94,7 @@ Metrics: `+"`kis_bills_created`"+`, `+"`kis_bills_skipped`"+` (ledger hits), `+"
 			service.NewStringField(koFieldICRMID).Description("Installation `icrmid`, sent to get_service_gateway.").Default(""),
 			service.NewStringField(koFieldState).Description("Kis-State header: a stable id of this installation; it is signed and bound to the session, so keep it fixed. Empty derives one from client_id and acct_number.").Default("").Advanced(),
 			service.NewStringField(koFieldAPI).Description("Create interface path. Siblings: `/koas/app007104/api/<productreceipt|purchasereceipt|pickinglist|salesdelivery|stocktransfer|subcontractreceipt|subcontractdelivery|miscellaneousdelivery>/create`.").Default(DefaultCreatePath),
-			service.NewStringField(koFieldLedger).Description("Name of the cache resource holding the write ledger (bill numbers already written). Use a persistent cache (`file`, `mysql`) so the ledger survives restarts."),
+			service.NewStringField(koFieldLedger).Description("Name of the cache resource holding the write ledger (bill numbers already written). Use a persistent cache (`state`, `mysql`) so the ledger survives restarts; a ledger entry that cannot be stored stops the process (exit code 1)."),
 			service.NewDurationField(koFieldLedgerTTL).Description("How long a ledger entry is kept. Past it, a replayed bill is sent again and KIS's duplicate answer still stops a second bill.").Default("720h"),
 			service.NewIntField(koFieldMaxInFlight).Description("Bills written in parallel. The contract advises writing serially at 2-5 requests per second.").Default(1),
 			service.NewDurationField(koFieldTimeout).Description("Timeout of one HTTP request. A create that times out may have landed; it is sent again with the same FBillNo.").Default("30s"),
@@ -114,7 +114,7 @@ root = if this.max_retries.or(0) < 0 { root.append("kis: max_retries must not be
 		Example("Jushuitan other inbound to KIS 其他入库单", "Bills rejected by KIS go to a dead-letter file with the vendor's errcode and description; everything else is retried and written exactly once.", `
 cache_resources:
   - label: kis_ledger
-    file:
+    state:
       directory: ./state/kis_ledger
 
 pipeline:
