@@ -16,6 +16,8 @@ import (
 	"github.com/erpsync/erpsync/internal/fatal"
 	// The spec examples use erpsync's Bloblang methods (kd_datetime).
 	_ "github.com/erpsync/erpsync/plugins/bloblang"
+	// The ledger of the examples is a state cache.
+	_ "github.com/erpsync/erpsync/plugins/state"
 	"github.com/erpsync/erpsync/sandbox"
 	"github.com/erpsync/erpsync/sandbox/core"
 	kissim "github.com/erpsync/erpsync/sandbox/kis"
