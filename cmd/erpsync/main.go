@@ -17,8 +17,8 @@ import (
 
 	"github.com/erpsync/erpsync/internal/apiguard"
 	"github.com/erpsync/erpsync/internal/buildinfo"
+	"github.com/erpsync/erpsync/internal/fatal"
 	_ "github.com/erpsync/erpsync/plugins/all"
-	"github.com/erpsync/erpsync/plugins/poll"
 )
 
 func main() {
@@ -31,6 +31,9 @@ func main() {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	guard := apiguard.New(service.GlobalEnvironment(), cancel)
+	// A component that meets an error only the user can fix (see
+	// internal/fatal) ends the run through this context.
+	fatal.SetCancel(cancel)
 	opts := []service.CLIOptFunc{
 		service.CLIOptSetArgs(expandLintResources(os.Args)...),
 		service.CLIOptSetBinaryName(binaryName),
@@ -65,11 +68,12 @@ func main() {
 			code = 1
 		}
 	}
-	// An input stopped by a permanent vendor error (bad secret, no
-	// permission) ends its stream cleanly; the process still failed.
-	if stops := poll.Stopped(); code == 0 && len(stops) > 0 {
+	// A component stopped the run with an error only the user can fix
+	// (bad configuration, refused credentials, state that cannot be
+	// stored): Benthos shut the streams down cleanly; the process failed.
+	if stops := fatal.Errs(); len(stops) > 0 {
 		for _, e := range stops {
-			fmt.Fprintf(os.Stderr, "erpsync: an input stopped: %v\n", e)
+			fmt.Fprintf(os.Stderr, "erpsync: stopped: %v\n", e)
 		}
 		code = 1
 	}

@@ -364,7 +364,7 @@ const (
 	exampleLedger = `
 cache_resources:
   - label: kis_ledger
-    file:
+    state:
       directory: ./state/kis_ledger
 `
 )

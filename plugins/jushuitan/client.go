@@ -27,6 +27,11 @@ const (
 	APISkusn      = "/open/webapi/wmsapi/skusn/queryinoutitemskusns"
 )
 
+// ErrNoRefreshToken is wrapped by the error of a call refused for an
+// expired access token when no refresh token is configured: only a new
+// authorization helps, so the input stops.
+var ErrNoRefreshToken = errors.New("access_token expired and no refresh_token is configured: re-authorize the app and set refresh_token (JST_REFRESH_TOKEN in the shipped configs)")
+
 // pathRefreshToken is the token endpoint of self-built apps (contract 5.1).
 const pathRefreshToken = "/openWeb/auth/refreshToken"
 
@@ -55,7 +60,9 @@ type ClientConfig struct {
 	AppKey    string
 	AppSecret string
 	// AccessToken and RefreshToken are the merchant's token pair.
-	// RefreshToken is required unless Provider is set.
+	// RefreshToken may be empty: the client then runs on AccessToken until
+	// the vendor answers code 100, which it reports as Permanent, wrapping
+	// ErrNoRefreshToken.
 	AccessToken  string
 	RefreshToken string
 	// Provider marks a service-provider (服务商) app: since 2023-08-15 it may
@@ -114,15 +121,14 @@ type refreshFlight struct {
 // NewClient checks the configuration and returns a client. A missing
 // credential is an error naming the field.
 func NewClient(cfg ClientConfig) (*Client, error) {
+	// refresh_token is optional: without it the client runs on the access
+	// token until the vendor says it expired (see call).
 	required := []struct{ name, value string }{
 		{"app_key", cfg.AppKey}, {"app_secret", cfg.AppSecret}, {"access_token", cfg.AccessToken},
 	}
-	if !cfg.Provider {
-		required = append(required, struct{ name, value string }{"refresh_token", cfg.RefreshToken})
-	}
 	for _, f := range required {
 		if strings.TrimSpace(f.value) == "" {
-			return nil, fmt.Errorf("%s: missing credential %s", vendorName, f.name)
+			return nil, fmt.Errorf("%s: %s is required (a credential of the app)", vendorName, f.name)
 		}
 	}
 	base := strings.TrimRight(strings.TrimSpace(cfg.BaseURL), "/")
@@ -233,6 +239,16 @@ func (c *Client) call(ctx context.Context, api, biz string) (json.RawMessage, er
 			e := c.codeError(api, ans.code, ans.codeText, ans.msg, used)
 			e.Kind = vendor.Permanent
 			e.Msg = joinMsg(e.Msg, "service-provider apps cannot refresh tokens: re-authorization by the merchant is required")
+			return nil, e
+		}
+		c.mu.Lock()
+		noRefresh := strings.TrimSpace(c.refresh) == ""
+		c.mu.Unlock()
+		if noRefresh {
+			e := c.codeError(api, ans.code, ans.codeText, ans.msg, used)
+			e.Kind = vendor.Permanent
+			e.Msg = joinMsg(e.Msg, ErrNoRefreshToken.Error())
+			e.Err = ErrNoRefreshToken
 			return nil, e
 		}
 		if err := c.refreshOnce(ctx, api, used); err != nil {

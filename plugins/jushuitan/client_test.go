@@ -245,10 +245,10 @@ func TestNewClient(t *testing.T) {
 		wantErr string
 	}{
 		{"complete", func(*ClientConfig) {}, ""},
-		{"no AppKey", func(c *ClientConfig) { c.AppKey = "" }, "credential app_key"},
-		{"no AppSecret", func(c *ClientConfig) { c.AppSecret = "" }, "credential app_secret"},
-		{"no AccessToken", func(c *ClientConfig) { c.AccessToken = " " }, "credential access_token"},
-		{"no RefreshToken", func(c *ClientConfig) { c.RefreshToken = "" }, "credential refresh_token"},
+		{"no AppKey", func(c *ClientConfig) { c.AppKey = "" }, "jushuitan: app_key is required"},
+		{"no AppSecret", func(c *ClientConfig) { c.AppSecret = "" }, "jushuitan: app_secret is required"},
+		{"no AccessToken", func(c *ClientConfig) { c.AccessToken = " " }, "jushuitan: access_token is required"},
+		{"no RefreshToken: runs until the token expires", func(c *ClientConfig) { c.RefreshToken = "" }, ""},
 		{"provider needs no RefreshToken", func(c *ClientConfig) { c.RefreshToken, c.Provider = "", true }, ""},
 		{"bad BaseURL", func(c *ClientConfig) { c.BaseURL = "openapi.jushuitan.com" }, "base_url"},
 	}
@@ -700,6 +700,12 @@ func TestTokenRecoveryFailures(t *testing.T) {
 			client: func(c *ClientConfig) { c.Provider, c.RefreshToken = true, "" },
 			kind:   vendor.Permanent, code: "100",
 			contains: []string{"re-authorization", "access_token"}, refreshes: 0,
+		},
+		{
+			name:   "no refresh token: stop, re-authorize",
+			client: func(c *ClientConfig) { c.RefreshToken = "" },
+			kind:   vendor.Permanent, code: "100",
+			contains: []string{APIOtherInout, "access_token expired and no refresh_token is configured", "set refresh_token (JST_REFRESH_TOKEN"}, refreshes: 0,
 		},
 		{
 			name:        "platform forbids refresh (150)",

@@ -6,8 +6,9 @@
 // {"code","msg","data"} envelope, translates the poll engine's 0-based page
 // into page_index (from 1), extracts each document's id and modified time,
 // refreshes the merchant's access token when the platform reports it
-// expired (self-built apps only; service-provider apps must be
-// re-authorized), and classifies every failure as a *vendor.Error. It knows
+// expired (self-built apps with a refresh_token; service-provider apps and
+// inputs without a refresh_token stop with a re-authorization error), and
+// classifies every failure as a *vendor.Error. It knows
 // nothing of Benthos, so it can be used and tested on its own.
 //
 // The Benthos input that drives the client through the poll engine lives in

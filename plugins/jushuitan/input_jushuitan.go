@@ -10,6 +10,7 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/erpsync/erpsync/internal/fatal"
 	"github.com/erpsync/erpsync/internal/opsmetrics"
 	"github.com/erpsync/erpsync/plugins/poll"
 )
@@ -69,7 +70,7 @@ One message per document, one batch per page. Metadata: `+"`source_vendor`"+` (j
 			service.NewStringField(jiFieldAppKey).Description("Developer app key."),
 			service.NewStringField(jiFieldAppSecret).Description("Developer app secret; it signs every request.").Secret(),
 			service.NewStringField(jiFieldAccessToken).Description("The merchant's access token.").Secret(),
-			service.NewStringField(jiFieldRefreshToken).Description("The merchant's refresh token, used when the access token expires (self-built apps).").Secret().Default(""),
+			service.NewStringField(jiFieldRefreshToken).Description("The merchant's refresh token, used when the access token expires (self-built apps). Empty: the input runs on the access token until it expires and then stops (exit code 1) with a re-authorization error.").Secret().Default(""),
 			service.NewBoolField(jiFieldProvider).Description("The app is a service-provider (服务商) app, which may not refresh tokens: an expired token stops the input with a re-authorization error.").Default(false),
 			service.NewStringField(jiFieldTokenCache).
 				Description("Name of a cache resource keeping the token pair renewed at run time. A refresh makes the old pair unusable, so without it a restart falls back to the configured (spent) tokens and the merchant must authorize again. Share it between streams of one merchant. The cache holds live credentials: protect it like the config's secrets.").
@@ -139,7 +140,11 @@ func newJushuitanInputFromParsed(conf *service.ParsedConfig, mgr *service.Resour
 		renewed()
 		// Never log the tokens themselves.
 		if err := store.save(access, refresh, expiresIn); err != nil {
-			log.Errorf("jushuitan: access token renewed but not saved to cache %q: %v; a restart will need re-authorization", tokenCache, err)
+			// The old pair is spent: running on would lose the new one at
+			// the next restart. Stop now, while the user can still act.
+			err = fmt.Errorf("jushuitan: access token renewed but not saved to token_cache %q: %w; the input stops: fix the state folder (ERPSYNC_STATE_DIR in the shipped configs) and run again; if the new pair is lost the app must be authorized again", tokenCache, err)
+			log.Errorf("%v", err)
+			fatal.Stop(err)
 			return
 		}
 		log.Infof("jushuitan: access token renewed, valid for %s", expiresIn)

@@ -470,6 +470,28 @@ func MsgCodeKind(code int) vendor.Kind {
 	return vendor.Permanent
 }
 
+// IsConfigAnswer reports whether err is a K3Cloud answer that only a
+// change of configuration can cure, whatever the document: an unknown
+// form (业务对象“X”不存在。, or the newer 标识为“X”的业务对象不存在，或者被删除),
+// an unknown data centre (the gateway's "thirty passport" refusal, or
+// acct_id missing from GetDataCenterList) or a refused login
+// (LoginResultType other than 1).
+func IsConfigAnswer(err error) bool {
+	var ve *vendor.Error
+	if !errors.As(err, &ve) || ve.Kind != vendor.Permanent {
+		return false
+	}
+	switch {
+	case strings.Contains(ve.Msg, "业务对象") && strings.Contains(ve.Msg, "不存在"):
+		return true
+	case strings.Contains(ve.Msg, "thirty passport") || strings.Contains(ve.Msg, "is not a data centre"):
+		return true
+	case strings.HasPrefix(ve.Code, "LoginResultType"):
+		return true
+	}
+	return false
+}
+
 // IsDuplicate tells whether an error message is the "number already used"
 // answer (MsgCode 11): 违反字段唯一性要求：...已经被使用。
 func IsDuplicate(msg string) bool {

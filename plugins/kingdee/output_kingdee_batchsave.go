@@ -14,6 +14,7 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/erpsync/erpsync/internal/fatal"
 	"github.com/erpsync/erpsync/internal/opsmetrics"
 	"github.com/erpsync/erpsync/internal/vendor"
 )
@@ -113,8 +114,9 @@ Without `+"`batching`"+`, each delivered batch (e.g. one page of a poll input) i
 
 K3Cloud serves the requests of one session one at a time, so each of the `+"`max_in_flight`"+` concurrent batches
 uses its own session (its own cookie jar). At connect time the output probes the server with fresh
-authentication (GetDataCenterList and one ExecuteBillQuery on the form), so broken credentials stop it
-at start-up instead of at the first write.
+authentication (GetDataCenterList and one ExecuteBillQuery on the form), so an unknown data centre
+(acct_id), an unknown form_id or refused credentials stop the process at start-up (exit code 1, naming
+K3Cloud's code and message and the field to check) instead of failing every write.
 
 == Metrics
 
@@ -187,6 +189,10 @@ func init() {
 }
 
 type batchSaveOutput struct {
+	// fatal is the error that stopped the output (see stop).
+	fatalMu sync.Mutex
+	fatal   error
+
 	cfg         Config
 	form        string
 	numberField string
@@ -296,6 +302,9 @@ func newBatchSaveFromParsed(conf *service.ParsedConfig, mgr *service.Resources) 
 // Connect opens the session pool, probes the server with fresh
 // authentication and starts the batch collector.
 func (o *batchSaveOutput) Connect(ctx context.Context) error {
+	if err := o.stoppedErr(); err != nil {
+		return service.NewErrBackOff(err, 10*time.Second)
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.sessions != nil {
@@ -313,8 +322,11 @@ func (o *batchSaveOutput) Connect(ctx context.Context) error {
 	err := probe.Probe(ctx, o.form, o.numberField)
 	pool <- probe
 	if err != nil {
-		if vendor.KindOf(err) == vendor.Permanent {
-			return fmt.Errorf("kingdee_batchsave: probing %s on %s: %w", o.form, o.cfg.URL, err)
+		if vendor.KindOf(err) == vendor.Permanent && ctx.Err() == nil {
+			// Nothing is written yet and no document is at fault: a form,
+			// data centre or credential the server refuses needs the user.
+			err = o.stop(fmt.Errorf("kingdee_batchsave: probing %s on %s: %w: %s", o.form, o.cfg.URL, err, probeHint(err)))
+			return service.NewErrBackOff(err, 10*time.Second)
 		}
 		// A flaky network must not hold the pipeline: writes check and retry.
 		o.log.Warnf("kingdee_batchsave: probing %s on %s: %v (connecting anyway)", o.form, o.cfg.URL, err)
@@ -325,6 +337,43 @@ func (o *batchSaveOutput) Connect(ctx context.Context) error {
 	o.stopped = make(chan struct{})
 	go o.collect()
 	return nil
+}
+
+// stop records err as the reason this output (and the process, see
+// internal/fatal) stops, and returns the first such error.
+func (o *batchSaveOutput) stop(err error) error {
+	o.fatalMu.Lock()
+	if o.fatal == nil {
+		o.fatal = err
+		o.log.Errorf("%v; stopping", err)
+	}
+	err = o.fatal
+	o.fatalMu.Unlock()
+	fatal.Stop(err)
+	return err
+}
+
+func (o *batchSaveOutput) stoppedErr() error {
+	o.fatalMu.Lock()
+	defer o.fatalMu.Unlock()
+	return o.fatal
+}
+
+// probeHint names the config fields a refused probe points at.
+func probeHint(err error) string {
+	var ve *vendor.Error
+	if !errors.As(err, &ve) {
+		return "check url and auth"
+	}
+	switch {
+	case strings.Contains(ve.Msg, "业务对象") || ve.Code == "4" && strings.Contains(ve.Msg, "不存在"):
+		return "check form_id (the business object's FormId, e.g. BD_MATERIAL)"
+	case strings.Contains(ve.Msg, "acct_id") || strings.Contains(ve.Msg, "数据中心"):
+		return "check auth.acct_id (the data centre id)"
+	case ve.Status != 0 || ve.Code == "1":
+		return "check auth.acct_id, auth.username, auth.app_id and auth.app_secret (or auth.password)"
+	}
+	return "check url, auth and form_id"
 }
 
 // Close stops the collector; writes in flight are cancelled (their rows
@@ -397,6 +446,11 @@ func (it *item) resolve(err error) {
 // transaction when its batcher merged several, and a fallback tier would
 // then receive the good rows of that transaction too.
 func (o *batchSaveOutput) WriteBatch(ctx context.Context, batch service.MessageBatch) error {
+	if o.stoppedErr() != nil {
+		// Not written, not failed: the batch stays unacknowledged and
+		// Connect keeps failing until the streams shut down.
+		return service.ErrNotConnected
+	}
 	o.mu.Lock()
 	submit, stopped := o.submit, o.stopped
 	o.mu.Unlock()
@@ -643,6 +697,9 @@ func (o *batchSaveOutput) write(ctx context.Context, sess *Client, docs []*doc, 
 		existing, err := o.lookup(ctx, sess, keys)
 		if err != nil {
 			lastErr = err
+			if o.requestRefused(ctx, err) {
+				break
+			}
 			continue
 		}
 		var send []int
@@ -685,6 +742,9 @@ func (o *batchSaveOutput) write(ctx context.Context, sess *Client, docs []*doc, 
 				}
 			}
 			pending = send
+			if o.requestRefused(ctx, err) {
+				break
+			}
 			continue
 		}
 		pending = o.mapResult(res, docs, send, updates, out)
@@ -705,6 +765,22 @@ func (o *batchSaveOutput) write(ctx context.Context, sess *Client, docs []*doc, 
 		out[i].err = &vendor.Error{Vendor: vendorName, Interface: "BatchSave", Msg: o.form + " " + docs[i].number + ": " + msg, Kind: vendor.Transient, Err: lastErr}
 	}
 	return out
+}
+
+// requestRefused reports whether a request-level error (not one row's) is
+// permanent: the server refuses the request whatever the documents (an
+// unknown form or field, a URL it does not serve), which only the user can
+// fix. A session lost again right after logging in (MsgCode 1) is not
+// counted: very short session lifetimes produce it too, and the retry
+// heals it. It stops the output and the process; the
+// rows are left unresolved, so they are redelivered, never dead-lettered.
+func (o *batchSaveOutput) requestRefused(ctx context.Context, err error) bool {
+	var ve *vendor.Error
+	if ctx.Err() != nil || vendor.KindOf(err) != vendor.Permanent || errors.As(err, &ve) && ve.Code == "1" {
+		return false
+	}
+	o.stop(fmt.Errorf("kingdee_batchsave: %s on %s: %w: %s", o.form, o.cfg.URL, err, probeHint(err)))
+	return true
 }
 
 // backoff is the wait before attempt n (n >= 1): base doubling up to maxBackoff.

@@ -12,6 +12,7 @@ import (
 	"github.com/redpanda-data/benthos/v4/public/bloblang"
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/erpsync/erpsync/internal/fatal"
 	"github.com/erpsync/erpsync/internal/opsmetrics"
 	"github.com/erpsync/erpsync/internal/vendor"
 )
@@ -239,7 +240,15 @@ func (p *queryProcessor) rows(ctx context.Context, key, filter string) ([][]any,
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("kingdee_query: %s filter %q: %w", p.form, filter, err)
+		err = fmt.Errorf("kingdee_query: %s filter %q: %w", p.form, filter, err)
+		if IsConfigAnswer(err) && ctx.Err() == nil {
+			// Every lookup would fail the same: stop rather than fail
+			// every document (internal/fatal).
+			err = fmt.Errorf("%w: %s", err, probeHint(err))
+			p.mgr.Logger().Errorf("%v; stopping", err)
+			fatal.Stop(err)
+		}
+		return nil, err
 	}
 	if p.cache != "" {
 		if b, merr := json.Marshal(rows); merr == nil {

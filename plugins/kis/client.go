@@ -146,17 +146,19 @@ func (c *creds) fresh(now time.Time) bool {
 // NewClient checks cfg and returns a client; nothing is sent until the
 // first call. A missing setting is an error naming it.
 func NewClient(cfg Config) (*Client, error) {
+	// Messages name the kis output's config fields, which is what a user
+	// can change (Go callers know the mapping: BaseURL is base_url, ...).
 	for _, f := range []struct{ name, v string }{
-		{"BaseURL", cfg.BaseURL}, {"ClientID", cfg.ClientID}, {"ClientSecret", cfg.ClientSecret},
-		{"AuthCode", cfg.AuthCode}, {"AcctNumber", cfg.AcctNumber},
+		{"base_url", cfg.BaseURL}, {"client_id", cfg.ClientID}, {"client_secret", cfg.ClientSecret},
+		{"auth_code", cfg.AuthCode}, {"acct_number", cfg.AcctNumber},
 	} {
 		if strings.TrimSpace(f.v) == "" {
-			return nil, fmt.Errorf("kis: Config.%s is required", f.name)
+			return nil, fmt.Errorf("kis: %s is required", f.name)
 		}
 	}
 	u, err := url.Parse(strings.TrimSpace(cfg.BaseURL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-		return nil, fmt.Errorf("kis: Config.BaseURL %q is not an http(s) URL without a query", cfg.BaseURL)
+		return nil, fmt.Errorf("kis: base_url %q is not an http(s) URL without a query", cfg.BaseURL)
 	}
 	c := &Client{
 		base:     strings.TrimRight(strings.TrimSpace(cfg.BaseURL), "/"),
@@ -168,7 +170,7 @@ func NewClient(cfg Config) (*Client, error) {
 		renewing: make(chan struct{}, 1),
 	}
 	if !headerSafe(c.state) {
-		return nil, fmt.Errorf("kis: Config.State %q holds a control character; it is sent as the Kis-State header, so use printable text", cfg.State)
+		return nil, fmt.Errorf("kis: state %q holds a control character; it is sent as the Kis-State header, so use printable text", cfg.State)
 	}
 	if c.state == "" {
 		sum := sha256.Sum256([]byte(cfg.ClientID + "|" + cfg.AcctNumber))

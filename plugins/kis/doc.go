@@ -9,7 +9,11 @@
 // answers into vendor.Error kinds (errors.go, the one place the inferred
 // error markers live). output_kis.go is the Benthos output `kis`: one
 // message per bill, idempotent by FBillNo through a write ledger kept in a
-// cache resource.
+// cache resource. A koas refusal that only configuration can cure (bad app
+// credential or code, unknown account, missing pid, unknown interface) and
+// a ledger entry that cannot be stored stop the process (internal/fatal)
+// with the config field to check (ConfigHint), leaving the bill
+// unacknowledged: Benthos would otherwise reconnect every 10 s forever.
 //
 // The contract is thin (one third-party client as source), so the parts
 // marked [I] in kis.md are inferences: the error classification by

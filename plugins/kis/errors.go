@@ -93,3 +93,42 @@ func containsAny(s string, subs []string) bool {
 	}
 	return false
 }
+
+// koasParams maps the koas request fields a vendor message may name to the
+// kis output's config fields, so a refusal says what the user must change.
+// Ordered: longer names first ("client_secret" before "client_id" is not
+// needed, but "acctnumber" must win over a bare "code").
+var koasParams = []struct{ param, field string }{
+	{"acctnumber", koFieldAcctNumber}, {"icrmid", koFieldICRMID}, {"pid", koFieldPID},
+	{"client_id", koFieldClientID}, {"client_secret", koFieldClientSecret}, {"code", koFieldAuthCode},
+}
+
+// ConfigHint names the config fields (and the environment variables of
+// the shipped configs) a permanent koas refusal points at, e.g. for
+// "40000 缺少参数pid": "check pid (KIS_PID in the shipped configs)". It
+// returns a general hint when the message names no field.
+func ConfigHint(err error) string {
+	var ve *vendor.Error
+	desc := ""
+	if errors.As(err, &ve) {
+		desc = strings.ToLower(ve.Msg)
+	}
+	var fields, vars []string
+	for _, p := range koasParams {
+		if strings.Contains(desc, p.param) {
+			fields = append(fields, p.field)
+			vars = append(vars, "KIS_"+strings.ToUpper(p.field))
+		}
+	}
+	if len(fields) > 0 {
+		return "check " + strings.Join(fields, ", ") + " (" + strings.Join(vars, ", ") + " in the shipped configs)"
+	}
+	return "check client_id, client_secret, auth_code, acct_number, pid and icrmid (KIS_CLIENT_ID ... KIS_ICRMID in the shipped configs); re-authorize if the code was revoked"
+}
+
+// isConfigAnswer reports whether a failed create call can only mean bad
+// configuration, whatever the bill: the interface (api) does not exist.
+func isConfigAnswer(err error) bool {
+	var ve *vendor.Error
+	return errors.As(err, &ve) && ve.Kind == vendor.Permanent && (ve.Code == "40400" || ve.Status == http.StatusNotFound)
+}

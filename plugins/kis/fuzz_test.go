@@ -173,7 +173,7 @@ func FuzzSignature(f *testing.F) {
 		}
 		c, err := NewClient(Config{BaseURL: "http://127.0.0.1:1", ClientID: "cid", ClientSecret: "x", AuthCode: "y", AcctNumber: "a", State: state})
 		if err != nil {
-			if !strings.HasPrefix(err.Error(), "kis: Config.State") {
+			if !strings.HasPrefix(err.Error(), "kis: state ") {
 				t.Fatalf("a bad State is refused without naming it: %v", err)
 			}
 			return

@@ -12,6 +12,7 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/erpsync/erpsync/internal/fatal"
 	"github.com/erpsync/erpsync/internal/opsmetrics"
 	"github.com/erpsync/erpsync/internal/vendor"
 )
@@ -61,7 +62,9 @@ Authentication is the koas flow: the authorization code is exchanged for an acce
 the signed `+"`get_service_gateway`"+` call gives `+"`auth_data`"+` and the gateway route, and both are refreshed
 ahead of expiry (and after a refusal) by the two refresh calls, or by the full flow when they cannot be.
 Credentials are shared by all in-flight writes and renewed by one of them at a time. A refused app
-credential or code stops writing (the output reconnects every 10s and logs why) without dropping bills.
+credential or code, an unknown account or a missing `+"`pid`"+` stops the process (exit code 1) with KIS's code and
+message and the field to check, without acknowledging any bill; so does a ledger entry that cannot be
+stored (the bill is in KIS then, and KIS's duplicate answer records it after the restart).
 
 Idempotency: the `+"`ledger`"+` cache holds one entry per bill number (key `+"`kis_<acct_number>_<api>_<FBillNo>`"+`, path characters as `+"`_`"+`),
 written only after KIS confirmed the bill or answered that the number already exists. A bill found in
@@ -91,7 +94,7 @@ Metrics: `+"`kis_bills_created`"+`, `+"`kis_bills_skipped`"+` (ledger hits), `+"
 			service.NewStringField(koFieldICRMID).Description("Installation `icrmid`, sent to get_service_gateway.").Default(""),
 			service.NewStringField(koFieldState).Description("Kis-State header: a stable id of this installation; it is signed and bound to the session, so keep it fixed. Empty derives one from client_id and acct_number.").Default("").Advanced(),
 			service.NewStringField(koFieldAPI).Description("Create interface path. Siblings: `/koas/app007104/api/<productreceipt|purchasereceipt|pickinglist|salesdelivery|stocktransfer|subcontractreceipt|subcontractdelivery|miscellaneousdelivery>/create`.").Default(DefaultCreatePath),
-			service.NewStringField(koFieldLedger).Description("Name of the cache resource holding the write ledger (bill numbers already written). Use a persistent cache (`file`, `mysql`) so the ledger survives restarts."),
+			service.NewStringField(koFieldLedger).Description("Name of the cache resource holding the write ledger (bill numbers already written). Use a persistent cache (`state`, `mysql`) so the ledger survives restarts; a ledger entry that cannot be stored stops the process (exit code 1)."),
 			service.NewDurationField(koFieldLedgerTTL).Description("How long a ledger entry is kept. Past it, a replayed bill is sent again and KIS's duplicate answer still stops a second bill.").Default("720h"),
 			service.NewIntField(koFieldMaxInFlight).Description("Bills written in parallel. The contract advises writing serially at 2-5 requests per second.").Default(1),
 			service.NewDurationField(koFieldTimeout).Description("Timeout of one HTTP request. A create that times out may have landed; it is sent again with the same FBillNo.").Default("30s"),
@@ -111,7 +114,7 @@ root = if this.max_retries.or(0) < 0 { root.append("kis: max_retries must not be
 		Example("Jushuitan other inbound to KIS 其他入库单", "Bills rejected by KIS go to a dead-letter file with the vendor's errcode and description; everything else is retried and written exactly once.", `
 cache_resources:
   - label: kis_ledger
-    file:
+    state:
       directory: ./state/kis_ledger
 
 pipeline:
@@ -162,6 +165,10 @@ type kisOutput struct {
 	res        *service.Resources
 	log        *service.Logger
 	locks      keyLocks
+
+	// fatal is the error that stopped the output (see stop).
+	fatalMu sync.Mutex
+	fatal   error
 
 	mCreated, mSkipped, mDuplicate, mRejected, mRetries *service.MetricCounter
 }
@@ -236,22 +243,52 @@ func newKISOutputFromParsed(conf *service.ParsedConfig, mgr *service.Resources) 
 	return o, maxInFlight, nil
 }
 
-// Connect runs the koas flow so that a bad credential shows at start.
+// Connect runs the koas flow so that a bad credential shows at start. A
+// permanent refusal (bad app credential, code, account, missing pid) can
+// only be cured by the user: it stops the process (internal/fatal), and
+// Connect keeps failing until the streams are shut down.
 func (o *kisOutput) Connect(ctx context.Context) error {
+	if err := o.stopped(); err != nil {
+		return service.NewErrBackOff(err, authBackoff)
+	}
 	if !o.res.HasCache(o.ledger) {
 		return fmt.Errorf("kis: ledger cache resource %q does not exist; declare it under cache_resources", o.ledger)
 	}
 	if err := o.client.Login(ctx); err != nil {
 		if ctx.Err() == nil && vendor.KindOf(err) == vendor.Permanent {
-			return service.NewErrBackOff(fmt.Errorf("%w (check client_id, client_secret, auth_code and the account settings; re-authorize if the code was revoked)", err), authBackoff)
+			return service.NewErrBackOff(o.stop(fmt.Errorf("%w: %s", err, ConfigHint(err))), authBackoff)
 		}
 		return err
 	}
 	return nil
 }
 
+// stop records err as the reason this output (and the process) stops and
+// returns it; later calls of Connect and Write fail with the first one.
+func (o *kisOutput) stop(err error) error {
+	o.fatalMu.Lock()
+	if o.fatal == nil {
+		o.fatal = err
+		o.log.Errorf("%v; stopping", err)
+	}
+	err = o.fatal
+	o.fatalMu.Unlock()
+	fatal.Stop(err)
+	return err
+}
+
+func (o *kisOutput) stopped() error {
+	o.fatalMu.Lock()
+	defer o.fatalMu.Unlock()
+	return o.fatal
+}
+
 // Write writes one bill, at most once per FBillNo (see the description).
 func (o *kisOutput) Write(ctx context.Context, msg *service.Message) error {
+	if o.stopped() != nil {
+		// Not written, not rejected: the bill stays unacknowledged.
+		return service.ErrNotConnected
+	}
 	raw, err := msg.AsBytes()
 	if err != nil {
 		return o.reject(msg, "", &vendor.Error{Vendor: vendorName, Interface: o.api, Kind: vendor.Permanent, Msg: "message has no content: " + err.Error()})
@@ -298,8 +335,7 @@ func (o *kisOutput) Write(ctx context.Context, msg *service.Message) error {
 		switch {
 		case err == nil:
 			o.mCreated.Incr(1, "kis", o.api)
-			o.record(ctx, key, billNo, ledgerEntry{FID: created.FID, FBillNo: created.FBillNo})
-			return nil
+			return o.record(ctx, key, billNo, ledgerEntry{FID: created.FID, FBillNo: created.FBillNo})
 		case IsDuplicate(err):
 			o.mDuplicate.Incr(1, "kis", o.api)
 			if ambiguous {
@@ -307,14 +343,17 @@ func (o *kisOutput) Write(ctx context.Context, msg *service.Message) error {
 			} else {
 				o.log.Warnf("kis: bill %s already exists in KIS (written before this ledger knew it); treated as written: %v", billNo, err)
 			}
-			o.record(ctx, key, billNo, ledgerEntry{FBillNo: billNo, Duplicate: true})
-			return nil
+			return o.record(ctx, key, billNo, ledgerEntry{FBillNo: billNo, Duplicate: true})
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case IsAuthFailure(err) && vendor.KindOf(err) == vendor.Permanent:
-			// No bill is at fault: reconnect (Connect logs why, with
-			// backoff) and write this bill again afterwards.
-			o.log.Errorf("kis: bill %s: authentication failed, reconnecting: %v", billNo, err)
+			// No bill is at fault and only the user can fix it: stop,
+			// leaving this bill unacknowledged.
+			o.stop(fmt.Errorf("%w: %s", err, ConfigHint(err)))
+			return service.ErrNotConnected
+		case isConfigAnswer(err):
+			// The interface does not exist: every bill would fail the same.
+			o.stop(fmt.Errorf("%w: check api (the create interface path)", err))
 			return service.ErrNotConnected
 		case vendor.KindOf(err) == vendor.Permanent:
 			return o.reject(msg, billNo, err)
@@ -393,10 +432,12 @@ func (o *kisOutput) ledgerHas(ctx context.Context, key string) (bool, error) {
 	return found, getErr
 }
 
-// record writes the ledger entry of a bill KIS holds. A failure is logged,
-// not returned: the bill is written, and if it is replayed KIS answers
-// "duplicate", which records it then.
-func (o *kisOutput) record(ctx context.Context, key, billNo string, e ledgerEntry) {
+// record writes the ledger entry of a bill KIS holds. A failure stops the
+// output and the process (internal/fatal) and leaves the bill
+// unacknowledged: the bill is in KIS, and writing on without a ledger
+// would leave every later bill unrecorded too. After a restart the bill
+// is sent again and KIS's duplicate answer counts it as written.
+func (o *kisOutput) record(ctx context.Context, key, billNo string, e ledgerEntry) error {
 	e.Written = clockNow().UTC()
 	v, _ := json.Marshal(e)
 	ttl := o.ledgerTTL
@@ -411,9 +452,16 @@ func (o *kisOutput) record(ctx context.Context, key, billNo string, e ledgerEntr
 	if err == nil {
 		err = setErr
 	}
-	if err != nil {
-		o.log.Warnf("kis: bill %s is written but its ledger entry was not stored (a replay will get KIS's duplicate answer): %v", billNo, err)
+	if err == nil {
+		return nil
 	}
+	if ctx.Err() != nil {
+		// Shutting down: not acknowledged, so sent again after a restart,
+		// where KIS's duplicate answer records it.
+		return ctx.Err()
+	}
+	o.stop(fmt.Errorf("kis: bill %s is written to KIS but its entry in the ledger cache %q (key %q) could not be stored: %w; the output stops: fix the state folder (ERPSYNC_STATE_DIR in the shipped configs) and run again (the bill is sent again then, and KIS's duplicate-number answer counts it as written)", billNo, o.ledger, key, err))
+	return service.ErrNotConnected
 }
 
 func (o *kisOutput) Close(context.Context) error { return nil }

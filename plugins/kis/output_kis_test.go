@@ -13,8 +13,11 @@ import (
 	_ "github.com/redpanda-data/benthos/v4/public/components/pure"
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/erpsync/erpsync/internal/fatal"
 	// The spec examples use erpsync's Bloblang methods (kd_datetime).
 	_ "github.com/erpsync/erpsync/plugins/bloblang"
+	// The ledger of the examples is a state cache.
+	_ "github.com/erpsync/erpsync/plugins/state"
 	"github.com/erpsync/erpsync/sandbox"
 	"github.com/erpsync/erpsync/sandbox/core"
 	kissim "github.com/erpsync/erpsync/sandbox/kis"
@@ -373,6 +376,8 @@ func (l *logBuffer) all() string {
 }
 
 func TestIntegrationKISWrongSecretIsClearAndSecretFree(t *testing.T) {
+	fatal.Reset()
+	t.Cleanup(fatal.Reset)
 	sb := startSandbox(t, nil)
 	const secret = "wrong-secret-value-4711"
 	out := strings.Replace(kisYAML(sb, ""), "client_secret: "+kissim.DefaultConfig().ClientSecret, "client_secret: "+secret, 1)
@@ -403,6 +408,15 @@ func TestIntegrationKISWrongSecretIsClearAndSecretFree(t *testing.T) {
 	}
 	if n := len(storedBills(t, sb)); n != 0 {
 		t.Fatalf("%d bills stored", n)
+	}
+	// A refused app credential can only be fixed by the user: the output
+	// stopped the process (internal/fatal) with the same words.
+	found := false
+	for _, e := range fatal.Errs() {
+		found = found || strings.Contains(e.Error(), "code 40001") && strings.Contains(e.Error(), "check client_id, client_secret")
+	}
+	if !found {
+		t.Fatalf("fatal.Errs() = %v, want the refused credential", fatal.Errs())
 	}
 }
 

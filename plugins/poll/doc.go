@@ -79,5 +79,9 @@
 // internal/vendor.Kind: transient and rate-limited calls are retried with
 // backoff (a rate-limit answer pauses every stream sharing the rate_limit
 // resource), expired credentials are refreshed by the client, permanent
-// errors stop the input with the vendor's code and message.
+// errors stop the input with the vendor's code and message. A checkpoint
+// that cannot be stored stops the input too, before it reads further:
+// running on would re-read everything delivered since after the next
+// restart. Either stops the process (internal/fatal): exit code 1, the
+// error printed.
 package poll

@@ -12,6 +12,7 @@ import (
 	"github.com/redpanda-data/benthos/v4/public/bloblang"
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/erpsync/erpsync/internal/fatal"
 	"github.com/erpsync/erpsync/internal/vendor"
 )
 
@@ -97,7 +98,11 @@ type Engine struct {
 	// noKeyset: an answer showed the vendor does not sort by the window's
 	// filter field; windows are read by page numbers only.
 	noKeyset bool
-	fatal    error
+
+	// fatal is the error that stopped the input; set by ReadBatch or by an
+	// acknowledgement whose checkpoint could not be stored.
+	fatalMu sync.Mutex
+	fatal   error
 }
 
 type seenDoc struct {
@@ -167,7 +172,7 @@ func (e *Engine) Connect(ctx context.Context) error {
 // ReadBatch returns the documents of the next non-empty page.
 func (e *Engine) ReadBatch(ctx context.Context) (service.MessageBatch, service.AckFunc, error) {
 	for {
-		if e.fatal != nil {
+		if e.stoppedErr() != nil {
 			return nil, nil, service.ErrEndOfInput
 		}
 		if e.cur == nil {
@@ -502,7 +507,10 @@ func (e *Engine) loadCheckpoint(ctx context.Context) (time.Time, bool, error) {
 }
 
 // storeCheckpoint writes the checkpoint after the acknowledgements that
-// allowed it. A failed write is logged; the next advance writes again.
+// allowed it. A failed write stops the input (and the process, exit 1)
+// before it reads further: running on would only re-read everything after
+// the next restart, and the cause (a missing or read-only state folder, a
+// full disk) needs the user.
 func (e *Engine) storeCheckpoint(ctx context.Context, cp time.Time, full bool) {
 	if full {
 		return
@@ -515,7 +523,11 @@ func (e *Engine) storeCheckpoint(ctx context.Context, cp time.Time, full bool) {
 	defer e.storeMu.Unlock()
 	val := []byte(cp.UTC().Format(time.RFC3339Nano))
 	if serr := SaveState(ctx, e.mgr, e.o.CheckpointCache, e.o.CheckpointKey, val); serr != nil {
-		e.log.Errorf("%s %s: storing checkpoint %s: %v", e.o.Vendor, e.o.API, val, serr)
+		if ctx.Err() != nil && errors.Is(serr, ctx.Err()) {
+			return // shutting down: the next run stores it
+		}
+		e.stop(fmt.Errorf("%s %s: cannot store the checkpoint %s in cache %q (key %q): %w; the input stops so that a restart does not re-read what was already delivered: fix the state folder (ERPSYNC_STATE_DIR in the shipped configs) and run again",
+			e.o.Vendor, e.o.API, val, e.o.CheckpointCache, e.o.CheckpointKey, serr))
 		return
 	}
 	e.log.Debugf("%s %s: checkpoint %s", e.o.Vendor, e.o.API, val)
@@ -525,30 +537,30 @@ func (e *Engine) storeCheckpoint(ctx context.Context, cp time.Time, full bool) {
 func (e *Engine) Close(ctx context.Context) error { return nil }
 
 // Err is the error that stopped the input, if any.
-func (e *Engine) Err() error { return e.fatal }
+func (e *Engine) Err() error { return e.stoppedErr() }
 
-var (
-	stoppedMu sync.Mutex
-	stopped   []error
-)
-
-// stop records the error that ends the input, logs it and lets the process
-// report failure (see Stopped).
+// stop records the error that ends the input, logs it and stops the
+// process (internal/fatal), which then exits non-zero: a cron job or an
+// orchestrator sees a broken credential instead of a clean exit.
 func (e *Engine) stop(err error) {
-	e.fatal = err
+	e.fatalMu.Lock()
+	first := e.fatal == nil
+	if first {
+		e.fatal = err
+	}
+	e.fatalMu.Unlock()
+	if !first {
+		return
+	}
 	e.log.Errorf("%v; stopping the input", err)
-	stoppedMu.Lock()
-	defer stoppedMu.Unlock()
-	stopped = append(stopped, err)
+	fatal.Stop(err)
 }
 
-// Stopped returns the errors that stopped inputs of this process. The
-// erpsync binary exits non-zero when there are any, so a cron job or an
-// orchestrator sees a broken credential instead of a clean exit.
-func Stopped() []error {
-	stoppedMu.Lock()
-	defer stoppedMu.Unlock()
-	return append([]error(nil), stopped...)
+// stoppedErr is the error that stopped the input, if any.
+func (e *Engine) stoppedErr() error {
+	e.fatalMu.Lock()
+	defer e.fatalMu.Unlock()
+	return e.fatal
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
