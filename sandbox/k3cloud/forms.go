@@ -24,6 +24,10 @@ type formDef struct {
 	entry      []string          // known entry fields
 	refs       map[string]string // upper(field) -> referenced FormId (header and entry)
 	labels     map[string]string // field -> Chinese label for messages
+	// bills only (bills.go)
+	bill        *billRules
+	approveKey  string // audit date field, set by Audit: FAPPROVEDATE, FApproveDate
+	entityAlias string // another query prefix of the entry entity ("FSAL_OUTSTOCKENTRY")
 }
 
 // Forms of the simulated account. Writable ones are the targets; the others
@@ -32,6 +36,10 @@ const (
 	formCustomer  = "BD_Customer"
 	formMaterial  = "BD_MATERIAL"
 	formMisc      = "STK_MISCELLANEOUS"
+	formSalOut    = "SAL_OUTSTOCK"
+	formSalReturn = "SAL_RETURNSTOCK"
+	formPurIn     = "STK_InStock"
+	formMisDel    = "STK_MisDelivery"
 	formStock     = "BD_STOCK"
 	formSupplier  = "BD_Supplier"
 	formDept      = "BD_Department"
@@ -63,23 +71,7 @@ func formDefs() []*formDef {
 	mat.refs = map[string]string{"FCREATEORGID": formOrg, "FUSEORGID": formOrg, "FBASEUNITID": formUnit}
 	mat.labels["FBaseUnitId"] = "基本单位"
 
-	misc := &formDef{id: formMisc, idKey: "FID", numberKey: "FBillNo", entity: "FEntity", entryIDKey: "FEntryID",
-		writable: true, autoPrefix: "QTRK", autoWidth: 6,
-		header: []string{"FID", "FBillNo", "FBillTypeID", "FStockOrgId", "FStockDirect", "FDate", "FSUPPLIERID", "FDEPTID",
-			"FOwnerTypeIdHead", "FOwnerIdHead", "FBaseCurrId", "FNOTE", "FSTOCKERID", "FSTOCKERGROUPID", "FDocumentStatus",
-			"FCreateDate", "FModifyDate", "FAPPROVEDATE", "FEntity"},
-		entry: []string{"FEntryID", "FSeq", "FMATERIALID", "FSTOCKID", "FUnitID", "FQty", "FPrice", "FAmount", "FOWNERTYPEID",
-			"FOWNERID", "FStockStatusId", "FLOT", "FEntryNote", "FInStockType", "FStockLocId", "FSRCBILLNO", "FSRCBILLTYPEID"},
-		refs: map[string]string{"FBILLTYPEID": formBillType, "FSTOCKORGID": formOrg, "FSUPPLIERID": formSupplier,
-			"FDEPTID": formDept, "FOWNERIDHEAD": formOrg, "FBASECURRID": formCurrency,
-			"FMATERIALID": formMaterial, "FSTOCKID": formStock, "FUNITID": formUnit, "FOWNERID": formOrg,
-			"FSTOCKSTATUSID": formStkStatus},
-		labels: map[string]string{"FBillNo": "单据编号", "FBillTypeID": "单据类型", "FStockOrgId": "库存组织", "FDate": "日期",
-			"FSUPPLIERID": "供应商", "FDEPTID": "部门", "FOwnerIdHead": "货主", "FBaseCurrId": "本位币",
-			"FMATERIALID": "物料编码", "FSTOCKID": "收货仓库", "FUnitID": "单位", "FQty": "实收数量", "FOWNERID": "货主",
-			"FStockStatusId": "库存状态"},
-	}
-	return []*formDef{cust, mat, misc,
+	return append(billDefs(), cust, mat,
 		master(formStock, "FStockId", "FStockProperty"),
 		master(formSupplier, "FSupplierId", "FShortName"),
 		master(formDept, "FDEPTID"),
@@ -89,7 +81,7 @@ func formDefs() []*formDef {
 		master(formBillType, "FBILLTYPEID", "FBillFormID"),
 		master(formStkStatus, "FStockStatusId"),
 		master(formAssist, "FEntryID", "FId"),
-	}
+	)
 }
 
 // record is one stored document.
@@ -198,6 +190,15 @@ func (st *store) canon(key string, entry bool) string {
 	return key
 }
 
+// key is the canonical spelling of a field the form declares (header or
+// entry), or name itself.
+func (st *store) key(name string, entry bool) string {
+	if c, ok := st.known(name, entry); ok {
+		return c
+	}
+	return name
+}
+
 // known reports whether a field (header or entry) exists on the form.
 func (st *store) known(key string, entry bool) (string, bool) {
 	m := st.fields
@@ -267,10 +268,18 @@ func (s *Sim) seed() {
 	for _, c := range [][2]string{{"PRE001", "人民币"}, {"PRE002", "香港元"}, {"PRE003", "欧元"}, {"PRE007", "美元"}} {
 		put(formCurrency, c[0], c[1], nil)
 	}
-	put(formBillType, "QTRKD01_SYS", "标准其他入库单", map[string]any{"FBillFormID": formMisc})
+	for _, b := range billTypes {
+		put(formBillType, b[0], b[1], map[string]any{"FBillFormID": b[2]})
+	}
 	put(formStkStatus, "KCZT01_SYS", "可用", nil)
 	for _, c := range [][2]string{{"KHLB001_SYS", "普通销售客户"}, {"KHLB002_SYS", "寄售客户"}, {"KHLB003_SYS", "内部结算客户"}} {
 		put(formAssist, c[0], c[1], map[string]any{"FId": "CustomerType"})
+	}
+	// 退货类型 of SAL_RETURNSTOCK entries: THLX01_SYS is what every public
+	// sample sends (RETCS, PHPTEST) [C usage]; its name and the second type
+	// are [I].
+	for _, c := range [][2]string{{"THLX01_SYS", "退货"}, {"THLX02_SYS", "补货"}} {
+		put(formAssist, c[0], c[1], map[string]any{"FId": "ReturnType"})
 	}
 	for _, k := range cat {
 		put(formMaterial, k.ID, k.Name, map[string]any{"FBaseUnitId": map[string]any{"FNumber": k.UnitN}, "FSpecification": k.Style})

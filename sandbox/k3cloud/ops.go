@@ -82,8 +82,8 @@ func (s *Sim) transition(r *http.Request, req request, op string) (any, int) {
 				continue
 			}
 			rec.status = t.to
-			if op == "Audit" && st.def.entity != "" {
-				rec.data["FAPPROVEDATE"] = s.env.Now().In(core.Shanghai).Format("2006-01-02T15:04:05")
+			if op == "Audit" && st.def.approveKey != "" {
+				rec.data[st.def.approveKey] = s.env.Now().In(core.Shanghai).Format("2006-01-02T15:04:05")
 			}
 			rs.SuccessEntitys = append(rs.SuccessEntitys, successEntity{ID: rec.id, Number: rec.number, DIndex: i})
 		}

@@ -41,9 +41,15 @@ func (s *Sim) accessor(st *store, key string) (getter, error) {
 	hu := strings.ToUpper(head)
 	g := getter{key: key}
 	field := ""
+	prefix := ""
+	for _, e := range []string{def.entity, def.entityAlias} {
+		if e != "" && strings.HasPrefix(hu, strings.ToUpper(e)+"_") {
+			prefix = e
+		}
+	}
 	switch {
-	case def.entity != "" && strings.HasPrefix(hu, strings.ToUpper(def.entity)+"_"):
-		rest := head[len(def.entity)+1:]
+	case prefix != "":
+		rest := head[len(prefix)+1:]
 		c, ok := st.known(rest, true)
 		if !ok {
 			return g, errUnknownField(key)

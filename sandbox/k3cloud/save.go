@@ -337,8 +337,8 @@ func (s *Sim) saveRow(st *store, raw map[string]any, o saveOpts, now time.Time) 
 	rec.writes++
 	if o.autoAudit {
 		rec.status = "C"
-		if def.entity != "" {
-			data["FAPPROVEDATE"] = stamp
+		if def.approveKey != "" {
+			data[def.approveKey] = stamp
 		}
 	}
 	return rec, nil
@@ -494,7 +494,7 @@ func refForm(st *store, field string, data map[string]any) string {
 		if u == "FOWNERID" {
 			typeKey = "FOWNERTYPEID"
 		}
-		switch strings.ToUpper(scalarString(data[typeKey])) {
+		switch strings.ToUpper(scalarString(getCI(data, typeKey))) {
 		case "BD_SUPPLIER":
 			return formSupplier
 		case "BD_CUSTOMER":
@@ -570,23 +570,24 @@ func (s *Sim) prepare(st *store, data map[string]any, o saveOpts, now time.Time)
 	def := st.def
 	var errs []rowError
 	bad := map[string]bool{}
-	misc := def.id == formMisc
+	b := def.bill
 	setDefault := func(m map[string]any, k string, v any) {
 		if isEmpty(m[k]) {
-			m[k] = v
+			m[k] = deepCopy(v)
 		}
 	}
-	if misc {
-		setDefault(data, "FBillTypeID", ref("QTRKD01_SYS"))
-		setDefault(data, "FStockDirect", "GENERAL")
-		setDefault(data, "FOwnerTypeIdHead", "BD_OwnerOrg")
-		setDefault(data, "FBaseCurrId", ref("PRE001"))
-		if isEmpty(data["FDate"]) {
-			data["FDate"] = now.In(core.Shanghai).Format("2006-01-02") + "T00:00:00"
-		} else if t, ok := parseTime(scalarString(data["FDate"])); ok {
-			data["FDate"] = t.Format("2006-01-02T15:04:05")
+	if b != nil {
+		setDefault(data, "FBillTypeID", ref(b.billType))
+		for _, d := range b.defaults {
+			setDefault(data, d.k, d.v)
+		}
+		dateKey := st.key("FDate", false)
+		if isEmpty(data[dateKey]) {
+			data[dateKey] = now.In(core.Shanghai).Format("2006-01-02") + "T00:00:00"
+		} else if t, ok := parseTime(scalarString(data[dateKey])); ok {
+			data[dateKey] = t.Format("2006-01-02T15:04:05")
 		} else {
-			errs = append(errs, rowError{code: 11, field: "FDate", msg: fmt.Sprintf(msgBadDate, "日期", scalarString(data["FDate"]))})
+			errs = append(errs, rowError{code: 11, field: dateKey, msg: fmt.Sprintf(msgBadDate, st.label(dateKey), scalarString(data[dateKey]))})
 		}
 	}
 	resolveAll := func(m map[string]any, entry int) {
@@ -628,7 +629,7 @@ func (s *Sim) prepare(st *store, data map[string]any, o saveOpts, now time.Time)
 			errs = append(errs, rowError{code: 11, field: f, msg: msg})
 		}
 	}
-	if !misc {
+	if b == nil {
 		setDefault(data, "FForbidStatus", "A")
 		if isEmpty(data["FUseOrgId"]) {
 			data["FUseOrgId"] = data["FCreateOrgId"]
@@ -636,12 +637,23 @@ func (s *Sim) prepare(st *store, data map[string]any, o saveOpts, now time.Time)
 		required(data, 0, "FName", "FCreateOrgId")
 		return errs
 	}
-	if isEmpty(data["FOwnerIdHead"]) && strings.EqualFold(scalarString(data["FOwnerTypeIdHead"]), "BD_OwnerOrg") {
-		data["FOwnerIdHead"] = data["FStockOrgId"]
+	for _, c := range b.copies {
+		if isEmpty(data[c[0]]) && !bad["0."+c[0]] {
+			data[c[0]] = deepCopy(data[c[1]])
+		}
 	}
-	required(data, 0, "FStockOrgId", "FBillTypeID")
-	if isEmpty(data["FSUPPLIERID"]) && isEmpty(data["FDEPTID"]) && !bad["0.FSUPPLIERID"] && !bad["0.FDEPTID"] {
-		errs = append(errs, rowError{code: 11, field: "FSUPPLIERID", msg: msgSupplierDept})
+	if isEmpty(data[b.headOwner]) && strings.EqualFold(scalarString(data[b.headOwnerType]), "BD_OwnerOrg") {
+		data[b.headOwner] = deepCopy(data[b.ownerFrom])
+	}
+	required(data, 0, b.required...)
+	if len(b.oneOf) > 0 {
+		set := false
+		for _, f := range b.oneOf {
+			set = set || !isEmpty(data[f]) || bad["0."+f]
+		}
+		if !set {
+			errs = append(errs, rowError{code: 11, field: b.oneOf[0], msg: b.oneOfMsg})
+		}
 	}
 	entries, _ := data[def.entity].([]any)
 	if len(entries) == 0 {
@@ -650,22 +662,41 @@ func (s *Sim) prepare(st *store, data map[string]any, o saveOpts, now time.Time)
 	for i, e := range entries {
 		em := e.(map[string]any)
 		n := i + 1
-		setDefault(em, "FOWNERTYPEID", "BD_OwnerOrg")
-		setDefault(em, "FStockStatusId", ref("KCZT01_SYS"))
+		for _, d := range b.entryDefaults {
+			setDefault(em, d.k, d.v)
+		}
 		resolveAll(em, n)
-		if isEmpty(em["FUnitID"]) && !bad[fmt.Sprintf("%d.FUnitID", n)] {
-			if mat, _, _ := s.resolve(formMaterial, em["FMATERIALID"]); mat != nil {
-				em["FUnitID"] = mat.data["FBaseUnitId"]
+		if isEmpty(em[b.unit]) && !bad[fmt.Sprintf("%d.%s", n, b.unit)] {
+			if mat, _, _ := s.resolve(formMaterial, em[b.material]); mat != nil {
+				em[b.unit] = deepCopy(mat.data["FBaseUnitId"])
 			}
 		}
-		if isEmpty(em["FOWNERID"]) && strings.EqualFold(scalarString(em["FOWNERTYPEID"]), "BD_OwnerOrg") {
-			em["FOWNERID"] = data["FOwnerIdHead"]
+		if isEmpty(em[b.owner]) && strings.EqualFold(scalarString(em[b.ownerType]), "BD_OwnerOrg") {
+			em[b.owner] = deepCopy(data[b.headOwner])
 		}
-		required(em, n, "FMATERIALID", "FSTOCKID", "FUnitID", "FQty")
-		if q, ok := floatOf(em["FQty"]); !isEmpty(em["FQty"]) && (!ok || q <= 0) {
-			errs = append(errs, rowError{code: 11, field: "FQty", msg: fmt.Sprintf(msgBadQty, n)})
-		} else if p, okp := floatOf(em["FPrice"]); ok && okp && isEmpty(em["FAmount"]) {
-			em["FAmount"] = q * p
+		required(em, n, b.entryRequired...)
+		q, okq := floatOf(em[b.qty])
+		if !isEmpty(em[b.qty]) && (!okq || q <= 0) {
+			errs = append(errs, rowError{code: 11, field: b.qty, msg: fmt.Sprintf(msgBadQty, n, st.label(b.qty))})
+			continue
+		}
+		priceOK := true
+		for _, p := range b.prices {
+			if isEmpty(em[p]) {
+				continue
+			}
+			if v, ok := floatOf(em[p]); !ok || v < 0 {
+				errs = append(errs, rowError{code: 11, field: p, msg: fmt.Sprintf(msgBadPrice, n, st.label(p))})
+				priceOK = false
+			}
+		}
+		if !okq || !priceOK {
+			continue
+		}
+		for _, a := range b.amounts {
+			if p, ok := floatOf(em[a[1]]); ok && isEmpty(em[a[0]]) {
+				em[a[0]] = q * p
+			}
 		}
 	}
 	return errs
