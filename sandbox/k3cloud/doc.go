@@ -61,10 +61,36 @@
 //
 // Writable: BD_Customer (FCUSTID; FNumber unique per use-organisation),
 // BD_MATERIAL (FMATERIALID; seeded from core.Catalog, FNumber = SKU id) and
-// STK_MISCELLANEOUS (FID; FBillNo unique). Read-only seeded base data:
-// BD_STOCK, BD_Supplier, BD_Department, ORG_Organizations, BD_UNIT,
-// BD_Currency (PRE001...), BOS_BillType (QTRKD01_SYS), BD_StockStatus
-// (KCZT01_SYS), BOS_ASSISTANTDATA_DETAIL (customer types KHLB001_SYS...).
+// the bills (FID; FBillNo unique per form; entry rows FEntryID and FSeq):
+// STK_MISCELLANEOUS 其他入库单 (entry FEntity), SAL_OUTSTOCK 销售出库单
+// (FEntity), SAL_RETURNSTOCK 销售退货单 (FEntity), STK_InStock 采购入库单
+// (FInStockEntry) and STK_MisDelivery 其他出库单 (FEntity). Read-only seeded
+// base data: BD_STOCK, BD_Supplier, BD_Department, ORG_Organizations,
+// BD_UNIT, BD_Currency (PRE001...), BOS_BillType (QTRKD01_SYS, XSCKD01_SYS,
+// XSTHD01_SYS, RKD01_SYS, QTCKD01_SYS), BD_StockStatus (KCZT01_SYS),
+// BOS_ASSISTANTDATA_DETAIL (customer types KHLB001_SYS..., return types
+// THLX01_SYS, THLX02_SYS).
+//
+// Bills (bills.go, where every field key is given with its public source):
+// one set of rules, data per form. Server defaults (the standard bill type,
+// FDate today, owner type BD_OwnerOrg, the header owner = the stock
+// organisation, the entry owner = the header owner, stock status
+// KCZT01_SYS, the unit = the material's base unit, amounts = quantity x
+// price), then required header fields (SAL_OUTSTOCK FSaleOrgId,
+// FStockOrgId, FCustomerID; SAL_RETURNSTOCK FSaleOrgId, FStockOrgId,
+// FRetcustId; STK_InStock FStockOrgId, FPurchaseOrgId (defaults to
+// FStockOrgId), FSupplierId; STK_MisDelivery FStockOrgId, FPickOrgId
+// (defaults to FStockOrgId), the customer FCustId and dept FDeptId
+// optional; STK_MISCELLANEOUS FStockOrgId and FSUPPLIERID or FDEPTID), at
+// least one entry row, and per row the material, unit, stock and quantity
+// (FRealQty; FQty on the two "other" bills; SAL_RETURNSTOCK also
+// FReturnType), quantity > 0 and prices (FPrice, FTaxPrice) >= 0. Each
+// failure is one Errors item with the field key as FieldName and, for an
+// entry row, "明细第<n>行：" in the Message, DIndex the document. Base-data
+// references (material, customer, supplier, stock, organisation, unit,
+// department, bill type, stock status, return type) are checked as below.
+// The field keys and bill types are [C usage] (public client code); the
+// required fields, defaults, checks and messages are [I].
 // Form ids and field keys are case-insensitive. Seeded documents are audited
 // (status C) with writes 0; the introspection endpoint lists every document
 // of a form, so target forms show only what clients wrote and base-data forms
@@ -82,7 +108,10 @@
 // (so a required one reads as missing, MsgCode 11) or, with
 // IsVerifyBaseDataField, rejected with MsgCode 9. A document written by
 // another request in flight answers MsgCode 13 (network control). Submit
-// (A/D -> B), Audit (B -> C) and UnAudit (C -> D) answer MsgCode 12 otherwise.
+// (A/D -> B), Audit (B -> C, stamping a bill's FApproveDate, FAPPROVEDATE on
+// STK_MISCELLANEOUS; OUTDUMP in bills.go) and UnAudit (C -> D) answer
+// MsgCode 12 otherwise; the status values A/B/C/Z and their names are [C
+// usage] (OUTDUMP), D is [I].
 // Delete (Numbers or Ids, as Submit) removes created (A), draft (Z) and
 // re-audit (D) documents, MsgCode 12 for submitted or audited ones, 10 for
 // unknown ones. Draft (暂存) saves one Model without validation as status Z,
@@ -108,7 +137,8 @@
 // without the field key's F, references as X_Id plus an object, entry rows
 // with Id and Seq; not found is the failure envelope with MsgCode 10 [I].
 //
-// ExecuteBillQuery projects FieldKeys (header and entry keys, FEntity_FEntryID,
+// ExecuteBillQuery projects FieldKeys (header and entry keys, FEntity_FEntryID
+// or FInStockEntry_FEntryID, on SAL_OUTSTOCK also FSAL_OUTSTOCKENTRY_FKey,
 // FRef.FNumber / FRef.FName; one row per entry row when an entry key is used),
 // filters with the SQL-like FilterString (or its array form), orders by
 // OrderString and pages with StartRow / Limit (at most Config.MaxQueryLimit

@@ -157,8 +157,8 @@ func render(st *store, rec *record) map[string]any {
 
 // serveTarget answers GET /_sandbox/k3cloud/{FormId}: every document of the
 // form in internal-id order. Base-data forms include their seeded documents
-// (writes 0); the target forms (BD_Customer, STK_MISCELLANEOUS) start empty,
-// so they list only what clients wrote.
+// (writes 0); the target forms (BD_Customer and the bills) start empty, so
+// they list only what clients wrote.
 func (s *Sim) serveTarget(w http.ResponseWriter, r *http.Request) {
 	form := r.PathValue("FormId")
 	s.mu.Lock()
