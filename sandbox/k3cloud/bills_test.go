@@ -477,3 +477,23 @@ func TestBillQueryBack(t *testing.T) {
 		})
 	}
 }
+
+func TestBillTypeOfAnotherForm(t *testing.T) {
+	f := billFixture(t)
+	specs := billSpecs()
+	for i, b := range specs {
+		other := specs[(i+1)%len(specs)].header["FBillTypeID"].(map[string]any)["FNUMBER"].(string)
+		m := b.model("T001", threeRows()...)
+		m["FBillTypeID"] = map[string]any{"FNumber": other}
+		want := "FBillTypeID|单据类型“" + other + "”不属于业务对象“" + b.form + "”。"
+		if got := firstError(t, f.save(t, b.form, m, nil)); got != want {
+			t.Fatalf("%s: got %s want %s", b.form, got, want)
+		}
+	}
+	// STK_MISCELLANEOUS keeps its own type.
+	m := bill("T002", "100", "", line("SKU00001", "CK001", 1))
+	m["FBillTypeID"] = map[string]any{"FNumber": "RKD01_SYS"}
+	if got := firstError(t, f.save(t, "STK_MISCELLANEOUS", m, nil)); !strings.HasPrefix(got, "FBillTypeID|") {
+		t.Fatalf("misc: %s", got)
+	}
+}

@@ -123,6 +123,7 @@ const (
 	msgBadDate       = "“%s”的值“%s”不是有效的日期。"
 	msgBadQty        = "明细第%d行：“%s”必须大于0。"
 	msgBadPrice      = "明细第%d行：“%s”不能为负数。"
+	msgBillTypeForm  = "单据类型“%s”不属于业务对象“%s”。"
 	msgRowFail       = "数据校验不通过：[%s]未通过业务规则校验（沙箱 row_fail_rate 模拟的行级失败）。"
 	msgNotUpdatable  = "单据[%s]的状态为“%s”，不允许修改。"
 	msgNotFoundID    = "内码为%d的数据不存在或已被删除。"

@@ -84,7 +84,8 @@
 // optional; STK_MISCELLANEOUS FStockOrgId and FSUPPLIERID or FDEPTID), at
 // least one entry row, and per row the material, unit, stock and quantity
 // (FRealQty; FQty on the two "other" bills; SAL_RETURNSTOCK also
-// FReturnType), quantity > 0 and prices (FPrice, FTaxPrice) >= 0. Each
+// FReturnType), quantity > 0 and prices (FPrice, FTaxPrice) >= 0; a bill
+// type of another form (BOS_BillType FBillFormID) is refused. Each
 // failure is one Errors item with the field key as FieldName and, for an
 // entry row, "明细第<n>行：" in the Message, DIndex the document. Base-data
 // references (material, customer, supplier, stock, organisation, unit,

@@ -637,6 +637,12 @@ func (s *Sim) prepare(st *store, data map[string]any, o saveOpts, now time.Time)
 		required(data, 0, "FName", "FCreateOrgId")
 		return errs
 	}
+	// A bill type of another form is refused, verified or not [I].
+	if bt := refNumber(data["FBillTypeID"]); bt != "" {
+		if rec := s.forms[strings.ToLower(formBillType)].find(bt, ""); rec != nil && !strings.EqualFold(scalarString(rec.data["FBillFormID"]), def.id) {
+			errs = append(errs, rowError{code: 11, field: "FBillTypeID", msg: fmt.Sprintf(msgBillTypeForm, bt, def.id)})
+		}
+	}
 	for _, c := range b.copies {
 		if isEmpty(data[c[0]]) && !bad["0."+c[0]] {
 			data[c[0]] = deepCopy(data[c[1]])
