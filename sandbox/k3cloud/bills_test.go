@@ -497,3 +497,33 @@ func TestBillTypeOfAnotherForm(t *testing.T) {
 		t.Fatalf("misc: %s", got)
 	}
 }
+
+// TestBillUpdateEntries: an update by FID matches entry rows by FEntryID in
+// the form's own entity (FInStockEntry here), NeedUpDateFields limiting the
+// change, and IsDeleteEntry false keeping the rows not sent.
+func TestBillUpdateEntries(t *testing.T) {
+	f := billFixture(t)
+	b := billSpecs()[2] // STK_InStock
+	if st := f.save(t, b.form, b.model("U001", threeRows()...), nil); !st.IsSuccess {
+		t.Fatalf("%+v", st)
+	}
+	doc := f.targetDocs(t, b.form)[0]
+	rows := doc.Data["FInStockEntry"].([]any)
+	second := rows[1].(map[string]any)["FEntryID"]
+	upd := map[string]any{"FID": doc.Data["FID"], "FNote": "改", "FInStockEntry": []any{
+		map[string]any{"FEntryID": second, "FRealQty": 8, "FStockId": map[string]any{"FNumber": "CK004"}}}}
+	st := f.save(t, b.form, upd, map[string]any{"NeedUpDateFields": []string{"FRealQty"}, "IsDeleteEntry": false})
+	if !st.IsSuccess {
+		t.Fatalf("update: %+v", st)
+	}
+	doc = f.targetDocs(t, b.form)[0]
+	rows = doc.Data["FInStockEntry"].([]any)
+	var qty, stock []string
+	for _, r := range rows {
+		qty = append(qty, fmt.Sprint(r.(map[string]any)["FRealQty"]))
+		stock = append(stock, fmt.Sprint(r.(map[string]any)["FStockId"]))
+	}
+	if doc.Writes != 2 || doc.Data["FNote"] != nil || len(rows) != 3 || fmt.Sprint(qty) != "[8 2 1]" || stock[0] != "map[FNumber:CK002]" {
+		t.Fatalf("after update: writes %d note %v qty %v stock %v", doc.Writes, doc.Data["FNote"], qty, stock)
+	}
+}
