@@ -310,3 +310,197 @@ func rowSet(rows []int32) map[int32]bool {
 	}
 	return m
 }
+
+// ---- shared by the document interfaces paged by modified time ---------------
+
+// timeIndexes are the orders a document interface pages in: (modified,
+// row) and (ts, row), which follow mutations, and (io_date, row), static.
+// other/inout and sales-out share them.
+type timeIndexes struct {
+	mod, ts, date *sortedIndex
+}
+
+// ioSelect is the part of a validated query that selects rows by time, row
+// version and ids; the interface adds its filters on fields that never
+// change as static (nil: none).
+type ioSelect struct {
+	window     bool
+	begin, end int64
+	dateType   int64 // 0 modified, 2 io_date
+	byIDs      bool
+	ids        []int32 // rows named by the id lists; nil when none given
+	hasStartTS bool
+	startTS    int64
+	static     func(int32) bool
+}
+
+// matchAt checks every filter against the given modified time and ts of
+// row i; call with the tracker lock held (reads the date index).
+func (q *ioSelect) matchAt(x *timeIndexes, i int32, mod, ts int64) bool {
+	if q.static != nil && !q.static(i) {
+		return false
+	}
+	if q.window {
+		t := mod
+		if q.dateType == 2 {
+			t = x.date.cur[i]
+		}
+		if t < q.begin || t > q.end {
+			return false
+		}
+	}
+	if q.hasStartTS && ts < q.startTS {
+		return false
+	}
+	return true
+}
+
+// collect returns how many rows q matches and the ones at [offset,
+// offset+size) in the mode's documented order: (ts, io_id) with start_ts
+// (also with ids), else (modified, io_id), or (io_date, io_id) for
+// date_type 2. Call with the tracker lock held.
+func (x *timeIndexes) collect(q *ioSelect, offset, size int) (int, []int32) {
+	match := func(i int32) bool { return q.matchAt(x, i, x.mod.cur[i], x.ts.cur[i]) }
+	switch {
+	case q.byIDs:
+		ids := slices.Clone(q.ids)
+		by := x.mod
+		if q.hasStartTS {
+			by = x.ts
+		}
+		slices.SortFunc(ids, func(a, b int32) int { return cmpEntry(entry{by.cur[a], a}, entry{by.cur[b], b}) })
+		return page(slices.Values(ids), match, offset, size)
+	case q.hasStartTS:
+		var m func(int32) bool
+		if q.window || q.static != nil {
+			m = match
+		}
+		return pageRange(x.ts, x.ts.lower(q.startTS), len(x.ts.e), m, offset, size)
+	default:
+		idx := x.mod
+		if q.dateType == 2 {
+			idx = x.date
+		}
+		return pageRange(idx, idx.lower(q.begin), idx.upper(q.end), q.static, offset, size)
+	}
+}
+
+// parseSelect reads the fields ioSelect holds except the ids: the
+// modified window (both ends or neither, at most maxSpan), date_type (0 or
+// 2) and start_ts.
+func parseSelect(biz map[string]any, maxSpan time.Duration) (ioSelect, *apiError) {
+	var q ioSelect
+	b, hb, err := bizTime(biz, "modified_begin")
+	if err != nil {
+		return q, err
+	}
+	e, he, err := bizTime(biz, "modified_end")
+	if err != nil {
+		return q, err
+	}
+	if hb != he {
+		return q, paramErr("modified_begin和modified_end必须同时存在")
+	}
+	if hb {
+		if e < b {
+			return q, paramErr("modified_begin不能大于modified_end")
+		}
+		if e-b > int64(maxSpan.Seconds()) {
+			return q, paramErr("查询时间跨度不能超过%d天", int(maxSpan/(24*time.Hour)))
+		}
+		q.window, q.begin, q.end = true, b, e
+	}
+	dt, _, err := bizInt(biz, "date_type")
+	if err != nil {
+		return q, err
+	}
+	if dt != 0 && dt != 2 {
+		return q, paramErr("date_type只能为0或2")
+	}
+	q.dateType = dt
+	if q.startTS, q.hasStartTS, err = bizInt(biz, "start_ts"); err != nil {
+		return q, err
+	}
+	if q.hasStartTS && q.startTS < 0 {
+		return q, paramErr("start_ts不能为负数")
+	}
+	return q, nil
+}
+
+// docPage is the data of an other/inout or sales-out answer. Datas is the
+// rendered documents, or, for a null answer, JSON null or absent (nil).
+type docPage struct {
+	PageSize  int  `json:"page_size"`
+	PageIndex int  `json:"page_index"`
+	DataCount int  `json:"data_count"`
+	PageCount int  `json:"page_count"`
+	HasNext   bool `json:"has_next"`
+	Datas     any  `json:"datas,omitempty"`
+}
+
+// pagedQuery is one page request of a document interface, for servePage.
+type pagedQuery struct {
+	dataset, path       string
+	pageIndex, pageSize int
+	key                 uint64 // the query without its page, for the random order
+	rows                int    // rows of the dataset
+	// collect reads the query's rows at [offset, offset+size) in the
+	// documented order, with the total; called with the tracker lock held.
+	collect func(offset, size int) (int, []int32)
+	// render renders row i as served now and marks it served.
+	render func(i int32) (any, bool)
+	// inQuery tells whether a document is inside the query, for the
+	// mutate fault.
+	inQuery func(*core.Doc) bool
+}
+
+// servePage answers one page of a document interface under the answer
+// faults of its dataset (order, null, drift, duplicate, short page) and
+// then applies the mutate fault to a document inside the query. It
+// returns nil for a "data":null answer.
+func (s *Sim) servePage(t *tracker, q pagedQuery) any {
+	offset := (q.pageIndex - 1) * q.pageSize
+	af := s.env.Faults().AnswerFor(q.dataset)
+	pg := s.env.NewPage(af, core.PageSpec{
+		Vendor: Vendor, Iface: q.path, Offset: offset, Size: q.pageSize,
+		Nulls: []core.NullKind{core.NullData, core.NullList, core.MissingList},
+	})
+	t.mu.Lock()
+	t.sync()
+	var count int
+	var rows []int32
+	if af.Reorders() {
+		var all []int32
+		count, all = q.collect(0, q.rows+1)
+		core.Arrange(all, af.Order, t.env.Seed, q.key, func(i int32) int64 { return int64(i) })
+		rows = core.Window(all, pg.Offset, pg.Size)
+	} else {
+		count, rows = q.collect(pg.Offset, pg.Size)
+	}
+	t.mu.Unlock()
+	keep, total := pg.Cut(count, len(rows))
+	rows = rows[:keep]
+
+	out := docPage{PageSize: q.pageSize, PageIndex: q.pageIndex, DataCount: total}
+	out.PageCount = (total + q.pageSize - 1) / q.pageSize
+	out.HasNext = q.pageIndex < out.PageCount
+	switch pg.Null {
+	case core.NotNull:
+		datas := make([]any, 0, len(rows))
+		for _, i := range rows {
+			if doc, ok := q.render(i); ok {
+				datas = append(datas, doc)
+			}
+		}
+		out.Datas = datas
+	case core.NullList:
+		out.Datas = json.RawMessage("null")
+	}
+	// A row inside the query may change now, moving it between pages of
+	// a client that pages by modified time.
+	t.mutate(q.inQuery)
+	if pg.Null == core.NullData {
+		return nil
+	}
+	return out
+}

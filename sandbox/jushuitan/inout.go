@@ -1,7 +1,6 @@
 package jushuitan
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -26,9 +25,7 @@ type inoutData struct {
 	wms     []uint8 // index into wmsCoIDs
 	wh      []uint8 // index into core.Stocks
 
-	mod  *sortedIndex // by (modified, io_id), follows mutations
-	ts   *sortedIndex // by ts, follows mutations
-	date *sortedIndex // by (io_date, io_id), static
+	timeIndexes // by (modified, io_id) and ts, following mutations; by (io_date, io_id), static
 }
 
 // Generated remarks; most rows have none [I].
@@ -136,19 +133,13 @@ func (d *inoutData) soID(i int32) string {
 
 // inoutQuery is a validated other/inout request.
 type inoutQuery struct {
-	window     bool
-	begin, end int64
-	dateType   int64
-	ids        []int32 // rows named by io_ids/so_ids; nil when none given
-	byIDs      bool
-	types      uint8 // bit mask over inoutTypes; 0 = all
-	status     int   // index into inoutStatuses; -1 = all
-	wms        int64
-	hasWms     bool
-	startTS    int64
-	hasStartTS bool
-	pageIndex  int
-	pageSize   int
+	ioSelect
+	types     uint8 // bit mask over inoutTypes; 0 = all
+	status    int   // index into inoutStatuses; -1 = all
+	wms       int64
+	hasWms    bool
+	pageIndex int
+	pageSize  int
 }
 
 func (d *inoutData) parse(biz map[string]any) (*inoutQuery, *apiError) {
@@ -157,34 +148,9 @@ func (d *inoutData) parse(biz map[string]any) (*inoutQuery, *apiError) {
 	if q.pageIndex, q.pageSize, err = pageArgs(biz, inoutDefaultSize, inoutMaxSize); err != nil {
 		return nil, err
 	}
-	b, hb, err := bizTime(biz, "modified_begin")
-	if err != nil {
+	if q.ioSelect, err = parseSelect(biz, inoutMaxSpan); err != nil {
 		return nil, err
 	}
-	e, he, err := bizTime(biz, "modified_end")
-	if err != nil {
-		return nil, err
-	}
-	if hb != he {
-		return nil, paramErr("modified_begin和modified_end必须同时存在")
-	}
-	if hb {
-		if e < b {
-			return nil, paramErr("modified_begin不能大于modified_end")
-		}
-		if e-b > int64(inoutMaxSpan.Seconds()) {
-			return nil, paramErr("查询时间跨度不能超过7天")
-		}
-		q.window, q.begin, q.end = true, b, e
-	}
-	dt, _, err := bizInt(biz, "date_type")
-	if err != nil {
-		return nil, err
-	}
-	if dt != 0 && dt != 2 {
-		return nil, paramErr("date_type只能为0或2")
-	}
-	q.dateType = dt
 	ioIDs, hasIO, err := bizStrings(biz, "io_ids")
 	if err != nil {
 		return nil, err
@@ -223,16 +189,13 @@ func (d *inoutData) parse(biz map[string]any) (*inoutQuery, *apiError) {
 	if q.wms, q.hasWms, err = bizInt(biz, "wms_co_id"); err != nil {
 		return nil, err
 	}
-	if q.startTS, q.hasStartTS, err = bizInt(biz, "start_ts"); err != nil {
-		return nil, err
-	}
-	if q.hasStartTS && q.startTS < 0 {
-		return nil, paramErr("start_ts不能为负数")
-	}
 	// [I] io_ids and start_ts are accepted as alternatives to the window and
 	// so_ids, which the doc says may not both be empty.
 	if !q.window && !q.byIDs && !q.hasStartTS {
 		return nil, paramErr("修改时间和线上单号不能同时为空")
+	}
+	if q.types != 0 || q.status >= 0 || q.hasWms {
+		q.static = func(i int32) bool { return q.staticMatch(d, i) }
 	}
 	return q, nil
 }
@@ -279,142 +242,37 @@ func (q *inoutQuery) staticMatch(d *inoutData, i int32) bool {
 	return true
 }
 
-// match checks every filter against the row's current modified and ts;
-// call with the tracker lock held (reads the indexes).
-func (q *inoutQuery) match(d *inoutData, i int32) bool {
-	return q.matchAt(d, i, d.mod.cur[i], d.ts.cur[i])
-}
-
-func (q *inoutQuery) matchAt(d *inoutData, i int32, mod, ts int64) bool {
-	if !q.staticMatch(d, i) {
-		return false
-	}
-	if q.window {
-		t := mod
-		if q.dateType == 2 {
-			t = d.date.cur[i]
-		}
-		if t < q.begin || t > q.end {
-			return false
-		}
-	}
-	if q.hasStartTS && ts < q.startTS {
-		return false
-	}
-	return true
-}
-
-// inoutPage is the data of an other/inout answer. Datas is a []inoutDoc,
-// or, for a null answer, JSON null or absent (nil).
-type inoutPage struct {
-	PageSize  int  `json:"page_size"`
-	PageIndex int  `json:"page_index"`
-	DataCount int  `json:"data_count"`
-	PageCount int  `json:"page_count"`
-	HasNext   bool `json:"has_next"`
-	Datas     any  `json:"datas,omitempty"`
-}
-
 func (s *Sim) queryOtherInout(biz map[string]any) (any, *apiError) {
 	d, _ := s.data()
 	q, aerr := d.parse(biz)
 	if aerr != nil {
 		return nil, aerr
 	}
-	offset := (q.pageIndex - 1) * q.pageSize
-	af := s.env.Faults().AnswerFor(DatasetOtherInout)
-	pg := s.env.NewPage(af, core.PageSpec{
-		Vendor: Vendor, Iface: PathOtherInout, Offset: offset, Size: q.pageSize,
-		Nulls: []core.NullKind{core.NullData, core.NullList, core.MissingList},
-	})
-	d.mu.Lock()
-	d.sync()
-	var count int
-	var rows []int32
-	if af.Reorders() {
-		var all []int32
-		count, all = d.collect(q, 0, d.n+1)
-		core.Arrange(all, af.Order, d.seed, q.key(), func(i int32) int64 { return int64(i) })
-		rows = core.Window(all, pg.Offset, pg.Size)
-	} else {
-		count, rows = d.collect(q, pg.Offset, pg.Size)
-	}
-	d.mu.Unlock()
-	keep, total := pg.Cut(count, len(rows))
-	rows = rows[:keep]
-
-	out := inoutPage{PageSize: q.pageSize, PageIndex: q.pageIndex, DataCount: total}
-	out.PageCount = (total + q.pageSize - 1) / q.pageSize
-	out.HasNext = q.pageIndex < out.PageCount
-	switch pg.Null {
-	case core.NotNull:
-		datas := make([]inoutDoc, 0, len(rows))
-		for _, i := range rows {
-			if doc, ok := d.ds.Get(strconv.FormatInt(ioIDBase+int64(i)+1, 10)); ok {
-				datas = append(datas, d.render(doc, i))
-				d.ds.MarkServed(doc.ID, doc.Version)
-			}
-		}
-		out.Datas = datas
-	case core.NullList:
-		out.Datas = json.RawMessage("null")
-	}
-	// A row inside the query may change now, moving it between pages of
-	// a client that pages by modified time.
 	named := rowSet(q.ids)
-	d.mutate(func(doc *core.Doc) bool {
-		i := d.row(doc.ID)
-		return i >= 0 && q.matchAt(d, i, doc.Modified.Unix(), d.rowTS(*doc, i)) && (!q.byIDs || named[i])
-	})
-	if pg.Null == core.NullData {
-		return nil, nil
-	}
-	return out, nil
+	return s.servePage(&d.tracker, pagedQuery{
+		dataset: DatasetOtherInout, path: PathOtherInout,
+		pageIndex: q.pageIndex, pageSize: q.pageSize, key: q.key(), rows: d.n,
+		collect: func(offset, size int) (int, []int32) { return d.collect(&q.ioSelect, offset, size) },
+		render: func(i int32) (any, bool) {
+			doc, ok := d.ds.Get(strconv.FormatInt(ioIDBase+int64(i)+1, 10))
+			if !ok {
+				return nil, false
+			}
+			d.ds.MarkServed(doc.ID, doc.Version)
+			return d.render(doc, i), true
+		},
+		inQuery: func(doc *core.Doc) bool {
+			i := d.row(doc.ID)
+			return i >= 0 && q.matchAt(&d.timeIndexes, i, doc.Modified.Unix(), d.rowTS(*doc, i)) && (!q.byIDs || named[i])
+		},
+	}), nil
 }
 
 // key describes the query without its page number, for the random order.
 func (q *inoutQuery) key() uint64 {
 	c := *q
-	c.pageIndex = 0
+	c.pageIndex, c.static = 0, nil
 	return core.QueryKey(fmt.Sprintf("inout %+v", c))
-}
-
-// collect returns how many rows q matches and the ones at [offset,
-// offset+size) in the mode's documented order: (ts, io_id) with start_ts,
-// else (modified, io_id), or (io_date, io_id) for date_type 2. Call with
-// mu held.
-func (d *inoutData) collect(q *inoutQuery, offset, size int) (int, []int32) {
-	var count int
-	var rows []int32
-	switch {
-	case q.byIDs:
-		ids := slices.Clone(q.ids)
-		if q.hasStartTS {
-			slices.SortFunc(ids, func(a, b int32) int { return cmpEntry(entry{d.ts.cur[a], a}, entry{d.ts.cur[b], b}) })
-		} else {
-			slices.SortFunc(ids, func(a, b int32) int { return cmpEntry(entry{d.mod.cur[a], a}, entry{d.mod.cur[b], b}) })
-		}
-		count, rows = page(slices.Values(ids), func(i int32) bool { return q.match(d, i) }, offset, size)
-	case q.hasStartTS:
-		lo := d.ts.lower(q.startTS)
-		var m func(int32) bool
-		if q.window || q.types != 0 || q.status >= 0 || q.hasWms {
-			m = func(i int32) bool { return q.match(d, i) }
-		}
-		count, rows = pageRange(d.ts, lo, len(d.ts.e), m, offset, size)
-	default:
-		x := d.mod
-		if q.dateType == 2 {
-			x = d.date
-		}
-		lo, hi := x.lower(q.begin), x.upper(q.end)
-		var m func(int32) bool
-		if q.types != 0 || q.status >= 0 || q.hasWms {
-			m = func(i int32) bool { return q.staticMatch(d, i) }
-		}
-		count, rows = pageRange(x, lo, hi, m, offset, size)
-	}
-	return count, rows
 }
 
 // pageRange pages positions [lo, hi) of x; without a filter it slices
