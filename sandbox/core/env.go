@@ -77,7 +77,7 @@ type Faults struct {
 	// answers, total drift, duplicates, short pages, modified after create).
 	Answers AnswerFaults `json:"answers"`
 	// Interfaces replace Answers for one list interface, keyed by the name of
-	// the dataset it serves (jushuitan_other_inout, jushuitan_skusn,
+	// the dataset it serves (jushuitan_other_inout, jushuitan_skusn, jushuitan_saleout,
 	// xbb_products, wdt_shops). Env.SetFaults refuses unknown names.
 	Interfaces InterfaceFaults `json:"interfaces"`
 }

@@ -16,6 +16,7 @@ const Vendor = "jushuitan"
 const (
 	PathOtherInout   = "/open/other/inout/query"
 	PathSkusn        = "/open/webapi/wmsapi/skusn/queryinoutitemskusns"
+	PathSaleout      = "/open/orders/out/simple/query"
 	PathInitToken    = "/openWeb/auth/getInitToken"
 	PathAccessToken  = "/openWeb/auth/accessToken"
 	PathRefreshToken = "/openWeb/auth/refreshToken"
@@ -27,6 +28,7 @@ const (
 const (
 	DatasetOtherInout = "jushuitan_other_inout"
 	DatasetSkusn      = "jushuitan_skusn"
+	DatasetSaleout    = "jushuitan_saleout"
 )
 
 // DefaultTokenTTL is the access-token lifetime when neither Config.TokenTTL
@@ -66,9 +68,10 @@ type Sim struct {
 	limiter *core.Limiter
 	tok     tokenStore
 
-	mu    sync.RWMutex // guards the dataset pointers swapped by Reset
-	inout *inoutData
-	skusn *skusnData
+	mu      sync.RWMutex // guards the dataset pointers swapped by Reset
+	inout   *inoutData
+	skusn   *skusnData
+	saleout *saleoutData
 }
 
 // New builds the simulator and registers its datasets with env.
@@ -96,19 +99,22 @@ func (s *Sim) Name() string { return Vendor }
 // Reset regenerates the datasets from the seed, restores the configured
 // token pair (issued at the sandbox start) and clears the rate limiter.
 func (s *Sim) Reset() {
-	// The two datasets are independent; building them side by side halves
-	// the start time of a million-row sandbox.
+	// The datasets are independent; building them side by side shortens
+	// the start of a million-row sandbox.
 	var inout *inoutData
 	var skusn *skusnData
+	var saleout *saleoutData
 	var wg sync.WaitGroup
 	wg.Go(func() { inout = buildInout(s.env) })
+	wg.Go(func() { saleout = buildSaleout(s.env) })
 	skusn = buildSkusn(s.env)
 	wg.Wait()
 	s.mu.Lock()
-	s.inout, s.skusn = inout, skusn
+	s.inout, s.skusn, s.saleout = inout, skusn, saleout
 	s.mu.Unlock()
 	s.env.AddDataset(inout.ds)
 	s.env.AddDataset(skusn.ds)
+	s.env.AddDataset(saleout.ds)
 	s.tok.reset(s.cfg.AccessToken, s.cfg.RefreshToken, s.env.Start())
 	s.limiter.Reset()
 }
@@ -117,6 +123,12 @@ func (s *Sim) data() (*inoutData, *skusnData) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.inout, s.skusn
+}
+
+func (s *Sim) saleoutData() *saleoutData {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.saleout
 }
 
 // Credentials are what a client needs; the token pair is the one in force
@@ -144,6 +156,7 @@ func (s *Sim) Register(mux *http.ServeMux) {
 	wrap := func(h http.HandlerFunc) http.Handler { return s.env.Wrap(Vendor, h) }
 	mux.Handle(PathOtherInout, wrap(s.bizHandler(PathOtherInout, s.queryOtherInout)))
 	mux.Handle(PathSkusn, wrap(s.bizHandler(PathSkusn, s.querySkusn)))
+	mux.Handle(PathSaleout, wrap(s.bizHandler(PathSaleout, s.querySaleout)))
 	// Any other /open/ path is a business interface the app was not
 	// granted: it still goes through signature and token checks, then 190.
 	mux.Handle(pathOpenPrefix, wrap(s.bizHandler("", nil)))

@@ -111,7 +111,8 @@ var (
 	wmsCoIDs = []int64{0, 10086001, 10086002}
 )
 
-// Limits of the two interfaces [C] (contract sections 5.2, 5.3, 6).
+// Limits of the interfaces [C] (contract sections 5.2, 5.3, 6; sales-out:
+// JSTJ stockout/JstQueryOrderOutSimpleRequest.java, see saleout.go).
 const (
 	inoutMaxSpan     = 7 * 24 * time.Hour
 	inoutDefaultSize = 30
@@ -120,4 +121,9 @@ const (
 	skusnMaxSpan     = 30 * 24 * time.Hour
 	skusnDefaultSize = 1000
 	skusnMaxSize     = 1000
+
+	saleoutMaxSpan     = 7 * 24 * time.Hour
+	saleoutDefaultSize = 30
+	saleoutMaxSize     = 50
+	saleoutMaxIDs      = 50
 )
