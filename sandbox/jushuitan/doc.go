@@ -11,6 +11,13 @@
 //     flow's modified_time, equal to create_time until a mutation moves it
 //     [I]. The truth (/_sandbox/source/jushuitan_skusn) reports modified =
 //     modified_time as served and created = create_time.
+//   - POST /open/orders/out/simple/query: sales-out documents (销售出库单;
+//     dataset jushuitan_saleout, Doc.ID = io_id in decimal). Paged like
+//     other/inout (same window, date_type, start_ts and id modes, page
+//     object, orders and faults); its contract, sources and simulation are
+//     described in saleout.go. Limits [C]: window at most 7 days, both ends
+//     or neither; page_size default 30, max 50; so_ids, o_ids, io_ids at
+//     most 50 each. Refusals are code 30 [I] naming the field.
 //   - POST /openWeb/auth/getInitToken, /openWeb/auth/accessToken,
 //     /openWeb/auth/refreshToken: the token endpoints.
 //   - Any other /open/... path passes the signature and token checks and is
@@ -45,9 +52,9 @@
 // on demand from a per-row generator, so a million rows start quickly and
 // stay small. Doc.Body therefore starts as a shared empty map; a mutation
 // (mutate_rate fault) gives the document its own body with the overrides it
-// changed: "remark" (carrying the version) for both datasets and "ts" (the
-// next row version) for other/inout; an other/inout mutation also moves
-// modified, a skusn mutation moves modified_time only. Rows are kept in
+// changed: "remark" (carrying the version) for every dataset and "ts" (the
+// next row version) for other/inout and sales-out; their mutations also
+// move modified, a skusn mutation moves modified_time only. Rows are kept in
 // sorted indexes (modified, ts, io_date; create_time), the first two
 // updated when a row mutates, so a window is found by binary search.
 //
@@ -55,22 +62,24 @@
 //
 // Every answer fault of core.AnswerFaults is a simulation of how servers
 // surprise clients, not vendor behaviour: all of it is [I]. Per interface
-// (Faults.Interfaces keys jushuitan_other_inout, jushuitan_skusn, else
+// (Faults.Interfaces keys jushuitan_other_inout, jushuitan_skusn,
+// jushuitan_saleout, else
 // Faults.Answers):
 //
 //   - order: "asc" is the documented order of the query's mode: other/inout
 //     by (modified, io_id), (io_date, io_id) with date_type 2, (ts, io_id)
-//     with start_ts (also with ids), (modified, io_id) with ids alone; skusn
+//     with start_ts (also with ids), (modified, io_id) with ids alone
+//     (sales-out the same, by its own io_id); skusn
 //     by (create_time, io_id, sku_sn). "desc" reverses it; "id_asc" and
 //     "id_desc" order by io_id (skusn: io_id, sku_sn); "random" is a
 //     permutation of the query's rows fixed by the seed and every biz field
 //     except page_index. Orders other than asc collect the query's matching
 //     rows and sort them per call; asc keeps the index paths.
-//   - null_rate: other/inout answers code 0 with "data":null, or with the
+//   - null_rate: other/inout and sales-out answer code 0 with "data":null, or with the
 //     page object whose datas is null or missing while data_count,
 //     page_count and has_next stay truthful (one of the three at random);
 //     skusn answers code 0 with "data":null.
-//   - total_drift_rate: other/inout reports data_count off by 1-3, with
+//   - total_drift_rate: other/inout and sales-out report data_count off by 1-3, with
 //     page_count and has_next computed from it; skusn has no total, so the
 //     fault does nothing there.
 //   - duplicate_rate, short_page_rate: as core.AnswerFaults says, on both
