@@ -66,7 +66,7 @@ func DefaultOptions() Options {
 // Faults.Interfaces accepts and the names GET /_sandbox/source/{dataset}
 // serves.
 func DatasetNames() []string {
-	return []string{jushuitan.DatasetOtherInout, jushuitan.DatasetSkusn, jushuitan.DatasetSaleout, wdt.DatasetShops, xbb.DatasetProducts}
+	return []string{jushuitan.DatasetOtherInout, jushuitan.DatasetSkusn, jushuitan.DatasetSaleout, jushuitan.DatasetReceived, wdt.DatasetShops, xbb.DatasetProducts}
 }
 
 // Server is a running (or ready to run) sandbox.

@@ -136,7 +136,7 @@ it prints one JSON line to stdout: {"url": ..., "credentials": {...}}.
 Faults can be changed at run time with POST /_sandbox/faults. The answer
 faults make list interfaces answer out of order, without a list, with wrong
 totals, overlapping or short pages; --interface-faults sets them per dataset
-(jushuitan_other_inout, jushuitan_skusn, jushuitan_saleout, wdt_shops, xbb_products).`,
+(jushuitan_other_inout, jushuitan_skusn, jushuitan_saleout, jushuitan_aftersale_received, wdt_shops, xbb_products).`,
 		Flags: flags,
 		Action: func(c *cli.Context) error {
 			o, err := sandboxOptions(c)

@@ -77,8 +77,9 @@ type Faults struct {
 	// answers, total drift, duplicates, short pages, modified after create).
 	Answers AnswerFaults `json:"answers"`
 	// Interfaces replace Answers for one list interface, keyed by the name of
-	// the dataset it serves (jushuitan_other_inout, jushuitan_skusn, jushuitan_saleout,
-	// xbb_products, wdt_shops). Env.SetFaults refuses unknown names.
+	// the dataset it serves (jushuitan_other_inout, jushuitan_skusn,
+	// jushuitan_saleout, jushuitan_aftersale_received, xbb_products,
+	// wdt_shops). Env.SetFaults refuses unknown names.
 	Interfaces InterfaceFaults `json:"interfaces"`
 }
 

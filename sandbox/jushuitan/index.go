@@ -326,7 +326,7 @@ type timeIndexes struct {
 type ioSelect struct {
 	window     bool
 	begin, end int64
-	dateType   int64 // 0 modified, 2 io_date
+	dateType   int64 // 0 modified, 2 io_date (whatever the interface numbers it)
 	byIDs      bool
 	ids        []int32 // rows named by the id lists; nil when none given
 	hasStartTS bool
@@ -386,9 +386,10 @@ func (x *timeIndexes) collect(q *ioSelect, offset, size int) (int, []int32) {
 }
 
 // parseSelect reads the fields ioSelect holds except the ids: the
-// modified window (both ends or neither, at most maxSpan), date_type (0 or
-// 2) and start_ts.
-func parseSelect(biz map[string]any, maxSpan time.Duration) (ioSelect, *apiError) {
+// modified window (both ends or neither, at most maxSpan), date_type (0,
+// or ioDateType, the interface's number for io_date: 2 for other/inout and
+// sales-out, 4 for received returns) and start_ts.
+func parseSelect(biz map[string]any, maxSpan time.Duration, ioDateType int64) (ioSelect, *apiError) {
 	var q ioSelect
 	b, hb, err := bizTime(biz, "modified_begin")
 	if err != nil {
@@ -414,10 +415,12 @@ func parseSelect(biz map[string]any, maxSpan time.Duration) (ioSelect, *apiError
 	if err != nil {
 		return q, err
 	}
-	if dt != 0 && dt != 2 {
-		return q, paramErr("date_type只能为0或2")
+	if dt != 0 && dt != ioDateType {
+		return q, paramErr("date_type只能为0或%d", ioDateType)
 	}
-	q.dateType = dt
+	if dt != 0 {
+		q.dateType = 2
+	}
 	if q.startTS, q.hasStartTS, err = bizInt(biz, "start_ts"); err != nil {
 		return q, err
 	}

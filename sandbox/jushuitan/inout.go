@@ -148,7 +148,7 @@ func (d *inoutData) parse(biz map[string]any) (*inoutQuery, *apiError) {
 	if q.pageIndex, q.pageSize, err = pageArgs(biz, inoutDefaultSize, inoutMaxSize); err != nil {
 		return nil, err
 	}
-	if q.ioSelect, err = parseSelect(biz, inoutMaxSpan); err != nil {
+	if q.ioSelect, err = parseSelect(biz, inoutMaxSpan, 2); err != nil {
 		return nil, err
 	}
 	ioIDs, hasIO, err := bizStrings(biz, "io_ids")

@@ -17,6 +17,7 @@ const (
 	PathOtherInout   = "/open/other/inout/query"
 	PathSkusn        = "/open/webapi/wmsapi/skusn/queryinoutitemskusns"
 	PathSaleout      = "/open/orders/out/simple/query"
+	PathReceived     = "/open/aftersale/received/query"
 	PathInitToken    = "/openWeb/auth/getInitToken"
 	PathAccessToken  = "/openWeb/auth/accessToken"
 	PathRefreshToken = "/openWeb/auth/refreshToken"
@@ -29,6 +30,7 @@ const (
 	DatasetOtherInout = "jushuitan_other_inout"
 	DatasetSkusn      = "jushuitan_skusn"
 	DatasetSaleout    = "jushuitan_saleout"
+	DatasetReceived   = "jushuitan_aftersale_received"
 )
 
 // DefaultTokenTTL is the access-token lifetime when neither Config.TokenTTL
@@ -68,10 +70,11 @@ type Sim struct {
 	limiter *core.Limiter
 	tok     tokenStore
 
-	mu      sync.RWMutex // guards the dataset pointers swapped by Reset
-	inout   *inoutData
-	skusn   *skusnData
-	saleout *saleoutData
+	mu       sync.RWMutex // guards the dataset pointers swapped by Reset
+	inout    *inoutData
+	skusn    *skusnData
+	saleout  *saleoutData
+	received *receivedData
 }
 
 // New builds the simulator and registers its datasets with env.
@@ -104,17 +107,23 @@ func (s *Sim) Reset() {
 	var inout *inoutData
 	var skusn *skusnData
 	var saleout *saleoutData
+	var received *receivedData
 	var wg sync.WaitGroup
 	wg.Go(func() { inout = buildInout(s.env) })
-	wg.Go(func() { saleout = buildSaleout(s.env) })
+	wg.Go(func() {
+		// Receipts of returns refer to shipped sales-out documents.
+		saleout = buildSaleout(s.env)
+		received = buildReceived(s.env, saleout)
+	})
 	skusn = buildSkusn(s.env)
 	wg.Wait()
 	s.mu.Lock()
-	s.inout, s.skusn, s.saleout = inout, skusn, saleout
+	s.inout, s.skusn, s.saleout, s.received = inout, skusn, saleout, received
 	s.mu.Unlock()
 	s.env.AddDataset(inout.ds)
 	s.env.AddDataset(skusn.ds)
 	s.env.AddDataset(saleout.ds)
+	s.env.AddDataset(received.ds)
 	s.tok.reset(s.cfg.AccessToken, s.cfg.RefreshToken, s.env.Start())
 	s.limiter.Reset()
 }
@@ -129,6 +138,12 @@ func (s *Sim) saleoutData() *saleoutData {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.saleout
+}
+
+func (s *Sim) receivedData() *receivedData {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.received
 }
 
 // Credentials are what a client needs; the token pair is the one in force
@@ -157,6 +172,7 @@ func (s *Sim) Register(mux *http.ServeMux) {
 	mux.Handle(PathOtherInout, wrap(s.bizHandler(PathOtherInout, s.queryOtherInout)))
 	mux.Handle(PathSkusn, wrap(s.bizHandler(PathSkusn, s.querySkusn)))
 	mux.Handle(PathSaleout, wrap(s.bizHandler(PathSaleout, s.querySaleout)))
+	mux.Handle(PathReceived, wrap(s.bizHandler(PathReceived, s.queryReceived)))
 	// Any other /open/ path is a business interface the app was not
 	// granted: it still goes through signature and token checks, then 190.
 	mux.Handle(pathOpenPrefix, wrap(s.bizHandler("", nil)))

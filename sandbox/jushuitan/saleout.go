@@ -229,7 +229,7 @@ func (d *saleoutData) parse(biz map[string]any) (*saleoutQuery, *apiError) {
 	if q.pageIndex, q.pageSize, err = pageArgs(biz, saleoutDefaultSize, saleoutMaxSize); err != nil {
 		return nil, err
 	}
-	if q.ioSelect, err = parseSelect(biz, saleoutMaxSpan); err != nil {
+	if q.ioSelect, err = parseSelect(biz, saleoutMaxSpan, 2); err != nil {
 		return nil, err
 	}
 	lists := map[string][]string{}

@@ -112,7 +112,9 @@ var (
 )
 
 // Limits of the interfaces [C] (contract sections 5.2, 5.3, 6; sales-out:
-// JSTJ stockout/JstQueryOrderOutSimpleRequest.java, see saleout.go).
+// JSTJ stockout/JstQueryOrderOutSimpleRequest.java, see saleout.go;
+// received returns: JSTJ aftersale/JstQueryAfterSaleReceivedRequest.java,
+// see received.go).
 const (
 	inoutMaxSpan     = 7 * 24 * time.Hour
 	inoutDefaultSize = 30
@@ -126,4 +128,9 @@ const (
 	saleoutDefaultSize = 30
 	saleoutMaxSize     = 50
 	saleoutMaxIDs      = 50
+
+	receivedMaxSpan     = 7 * 24 * time.Hour
+	receivedDefaultSize = 30
+	receivedMaxSize     = 50
+	receivedMaxIDs      = 50
 )
