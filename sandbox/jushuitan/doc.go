@@ -18,6 +18,14 @@
 //     described in saleout.go. Limits [C]: window at most 7 days, both ends
 //     or neither; page_size default 30, max 50; so_ids, o_ids, io_ids at
 //     most 50 each. Refusals are code 30 [I] naming the field.
+//   - POST /open/aftersale/received/query: actual receipts of returns
+//     (售后实际收货; dataset jushuitan_aftersale_received, Doc.ID = io_id of
+//     the 退仓单 in decimal), each returning part of a shipped sales-out
+//     document (same o_id, so_id, shop; a subset of its lines at most at
+//     the shipped quantity). Paged like sales-out; date_type 0 or 4 (actual
+//     in date); 1 and 2 are refused [I]. Limits [C]: window at most 7 days;
+//     page_size default 30, max 50; as_ids, io_ids at most 50. See
+//     received.go.
 //   - POST /openWeb/auth/getInitToken, /openWeb/auth/accessToken,
 //     /openWeb/auth/refreshToken: the token endpoints.
 //   - Any other /open/... path passes the signature and token checks and is
@@ -53,7 +61,8 @@
 // stay small. Doc.Body therefore starts as a shared empty map; a mutation
 // (mutate_rate fault) gives the document its own body with the overrides it
 // changed: "remark" (carrying the version) for every dataset and "ts" (the
-// next row version) for other/inout and sales-out; their mutations also
+// next row version) for other/inout, sales-out and received returns
+// ("aftersale_remark" instead of "remark" there); their mutations also
 // move modified, a skusn mutation moves modified_time only. Rows are kept in
 // sorted indexes (modified, ts, io_date; create_time), the first two
 // updated when a row mutates, so a window is found by binary search.
@@ -63,23 +72,24 @@
 // Every answer fault of core.AnswerFaults is a simulation of how servers
 // surprise clients, not vendor behaviour: all of it is [I]. Per interface
 // (Faults.Interfaces keys jushuitan_other_inout, jushuitan_skusn,
-// jushuitan_saleout, else
+// jushuitan_saleout, jushuitan_aftersale_received, else
 // Faults.Answers):
 //
 //   - order: "asc" is the documented order of the query's mode: other/inout
 //     by (modified, io_id), (io_date, io_id) with date_type 2, (ts, io_id)
 //     with start_ts (also with ids), (modified, io_id) with ids alone
-//     (sales-out the same, by its own io_id); skusn
+//     (sales-out and received returns the same, by their own io_id, with
+//     the receipts' actual in date for date_type 4); skusn
 //     by (create_time, io_id, sku_sn). "desc" reverses it; "id_asc" and
 //     "id_desc" order by io_id (skusn: io_id, sku_sn); "random" is a
 //     permutation of the query's rows fixed by the seed and every biz field
 //     except page_index. Orders other than asc collect the query's matching
 //     rows and sort them per call; asc keeps the index paths.
-//   - null_rate: other/inout and sales-out answer code 0 with "data":null, or with the
+//   - null_rate: other/inout, sales-out and received returns answer code 0 with "data":null, or with the
 //     page object whose datas is null or missing while data_count,
 //     page_count and has_next stay truthful (one of the three at random);
 //     skusn answers code 0 with "data":null.
-//   - total_drift_rate: other/inout and sales-out report data_count off by 1-3, with
+//   - total_drift_rate: other/inout, sales-out and received returns report data_count off by 1-3, with
 //     page_count and has_next computed from it; skusn has no total, so the
 //     fault does nothing there.
 //   - duplicate_rate, short_page_rate: as core.AnswerFaults says, on both

@@ -22,7 +22,8 @@ import (
 //     shipment revoked after it went out, OuterConfirming 外部发货中), shop_id,
 //     wms_co_id, date_type (0 modified, 2 io_date; default 0), start_ts (row
 //     version "preventing missed rows while paging"), is_get_total (default
-//     true; send false with start_ts), page_index (from 1, default 1),
+//     true; send false with start_ts; the simulator accepts it and always
+//     counts [I]), page_index (from 1, default 1),
 //     page_size (default 30, max 50). Other documented fields (l_ids,
 //     wave_ids, owner_co_id, drp_co_id, is_offline_shop, inoutflds, ...) are
 //     accepted and ignored [I].
