@@ -789,6 +789,10 @@ func TestLargeDatasetStartsFast(t *testing.T) {
 	if p.DataCount < 40000 || len(p.Datas) != 50 {
 		t.Fatalf("deep page: count %d, rows %d", p.DataCount, len(p.Datas))
 	}
+	so := h.saleout(map[string]any{"modified_begin": cst(w[0]), "modified_end": cst(w[1]), "page_size": 50, "page_index": 900})
+	if so.DataCount < 40000 || len(so.Datas) != 50 {
+		t.Fatalf("sales-out deep page: count %d, rows %d", so.DataCount, len(so.Datas))
+	}
 }
 
 func TestConcurrentPagesWithMutation(t *testing.T) {

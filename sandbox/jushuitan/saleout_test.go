@@ -382,3 +382,28 @@ func TestSaleoutInterfaceFaults(t *testing.T) {
 		}
 	}
 }
+
+func TestSaleoutAnswerFaultsCounted(t *testing.T) {
+	h := newHarness(t, setup{records: 400})
+	f := core.Faults{Interfaces: core.InterfaceFaults{DatasetSaleout: {TotalDriftRate: 1, DuplicateRate: 1, ShortPageRate: 1}}}
+	if err := h.env.SetFaults(f); err != nil {
+		t.Fatal(err)
+	}
+	w := windowsOf(7 * 24 * time.Hour)[1]
+	var rows int
+	for pi := 1; pi <= 3; pi++ {
+		p := h.saleout(map[string]any{"modified_begin": cst(w[0]), "modified_end": cst(w[1]), "page_index": pi, "page_size": 20})
+		rows += len(p.Datas)
+	}
+	for _, kind := range []string{core.FaultTotalDrift, core.FaultDuplicate, core.FaultShortPage} {
+		if h.env.Stats.FaultCount(Vendor, PathSaleout, kind) == 0 {
+			t.Fatalf("no %s fault recorded on %s", kind, PathSaleout)
+		}
+		if h.env.Stats.FaultCount(Vendor, PathOtherInout, kind) != 0 {
+			t.Fatalf("%s recorded on other/inout", kind)
+		}
+	}
+	if rows == 0 || rows >= 60 {
+		t.Fatalf("short pages served %d rows over 3 pages of 20", rows)
+	}
+}
