@@ -62,6 +62,8 @@ const (
 	receivedIoBase = 60000000
 	receivedAsBase = 7000000
 	receivedTSBase = 900000000
+	// ioi_id of line k of row i: receivedIoiBase+32i+k+1.
+	receivedIoiBase = 200000000
 )
 
 func buildReceived(env *core.Env, so *saleoutData) *receivedData {
@@ -322,7 +324,7 @@ func (d *receivedData) render(doc core.Doc, i int32) receivedDoc {
 		out.Items = append(out.Items, receivedItem{
 			IoID: ioID, SkuID: it.SkuID, IID: it.IID, Unit: it.Unit, Qty: qty, Name: it.Name,
 			PropertiesValue: it.PropertiesValue, SalePrice: fen(price), SaleAmount: fen(price * int64(qty)),
-			IoiID: strconv.FormatInt(ioID*100+int64(len(out.Items))+1, 10),
+			IoiID: strconv.FormatInt(receivedIoiBase+int64(i)*32+int64(len(out.Items))+1, 10),
 		})
 	}
 	if v, ok := doc.Body["aftersale_remark"].(string); ok {

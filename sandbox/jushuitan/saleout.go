@@ -100,7 +100,11 @@ const (
 	saleoutOBase  = 9000000
 	saleoutSoBase = 3600000000000000
 	saleoutCoID   = 10086000
-	comboCount    = 20
+	// ioi_id of line k of row i is saleoutIoiBase+32i+k+1: unique and,
+	// like every published integer of the answer, within 32 bits for a
+	// million rows (a document has at most 12 lines).
+	saleoutIoiBase = 100000000
+	comboCount     = 20
 )
 
 func buildSaleout(env *core.Env) *saleoutData {
@@ -511,7 +515,7 @@ func (d *saleoutData) render(doc core.Doc, i int32) saleoutDoc {
 			total += amount
 			grams += int64(qty) * int64(150+sku%7*100)
 			out.Items = append(out.Items, saleoutItem{
-				IoiID: ioID*100 + int64(len(out.Items)) + 1, SkuID: item.ID, Qty: qty, Name: item.Name,
+				IoiID: saleoutIoiBase + int64(i)*32 + int64(len(out.Items)) + 1, SkuID: item.ID, Qty: qty, Name: item.Name,
 				PropertiesValue: props, SalePrice: fen(price), OiID: oiID, SaleAmount: fen(amount),
 				IID: item.Style, Unit: item.Unit, SaleBasePrice: fen(base), CombineSkuID: combine,
 				IsGift: l.gift, OuterOiID: fmt.Sprintf("%s-%d", soID, k+1), RawSoID: soID,

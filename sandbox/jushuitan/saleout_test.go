@@ -407,3 +407,21 @@ func TestSaleoutAnswerFaultsCounted(t *testing.T) {
 		t.Fatalf("short pages served %d rows over 3 pages of 20", rows)
 	}
 }
+
+func TestSaleoutIntegersFit32Bits(t *testing.T) {
+	h := newHarness(t, setup{records: 300})
+	lines := map[int64]bool{}
+	for _, d := range h.readSaleoutWindows(50) {
+		for _, v := range []int64{d.IoID, d.OID, d.Ts, d.ShopID, d.WmsCoID} {
+			if v < 0 || v > math.MaxInt32 {
+				t.Fatalf("document %d: %d does not fit the published Integer", d.IoID, v)
+			}
+		}
+		for _, it := range d.Items {
+			if it.IoiID <= 0 || it.IoiID > math.MaxInt32 || lines[it.IoiID] {
+				t.Fatalf("document %d: ioi_id %d out of range or repeated", d.IoID, it.IoiID)
+			}
+			lines[it.IoiID] = true
+		}
+	}
+}
