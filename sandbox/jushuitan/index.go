@@ -507,3 +507,88 @@ func (s *Sim) servePage(t *tracker, q pagedQuery) any {
 	}
 	return out
 }
+
+// ioRows numbers the rows of a generated io dataset (other/inout, sales-out,
+// received returns): row i is the document io_id idBase+i+1, with the row
+// version tsBase+i until a mutation gives it the next ts.
+type ioRows struct {
+	n              int
+	idBase, tsBase int64
+	nextTS         int64 // last ts handed out; only the mutator touches it (under the dataset lock)
+}
+
+func newIORows(n int, idBase, tsBase int64) ioRows {
+	return ioRows{n: n, idBase: idBase, tsBase: tsBase, nextTS: tsBase + int64(n)}
+}
+
+// id is the Doc.ID (io_id) of row i.
+func (r *ioRows) id(i int32) string { return strconv.FormatInt(r.idBase+int64(i)+1, 10) }
+
+// row maps a Doc.ID (io_id) to its row, or -1.
+func (r *ioRows) row(id string) int32 {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n <= r.idBase || n > r.idBase+int64(r.n) {
+		return -1
+	}
+	return int32(n - r.idBase - 1)
+}
+
+// rowTS is the row version of row i: the ts a mutation stored in the
+// body, or the generated one.
+func (r *ioRows) rowTS(doc core.Doc, i int32) int64 {
+	if v, ok := doc.Body["ts"].(int64); ok {
+		return v
+	}
+	return r.tsBase + int64(i)
+}
+
+// newVersion gives a mutated body the next row version; call it from the
+// dataset's Mutator (under the dataset lock).
+func (r *ioRows) newVersion(body map[string]any) {
+	r.nextTS++
+	body["ts"] = r.nextTS
+}
+
+// followRows makes the tracker move a row in x's modified and ts indexes
+// when its document changes (the io_date index is static).
+func (t *tracker) followRows(r *ioRows, x *timeIndexes) {
+	t.apply = func(doc core.Doc) {
+		if i := r.row(doc.ID); i >= 0 {
+			x.mod.update(i, doc.Modified.Unix())
+			x.ts.update(i, r.rowTS(doc, i))
+		}
+	}
+	t.rescan = func(all []core.Doc) {
+		mk, tk := make([]int64, r.n), make([]int64, r.n)
+		for _, doc := range all {
+			if i := r.row(doc.ID); i >= 0 {
+				mk[i], tk[i] = doc.Modified.Unix(), r.rowTS(doc, i)
+			}
+		}
+		x.mod, x.ts = newIndex(mk), newIndex(tk)
+	}
+}
+
+// ioPage is the pagedQuery of an io interface on tracker t: rows selected
+// by q over x in the documented order, rendered by render and marked served.
+func ioPage[D any](t *tracker, dataset, path string, r *ioRows, x *timeIndexes, q *ioSelect, pageIndex, pageSize int, key uint64,
+	render func(doc core.Doc, i int32) D) pagedQuery {
+	named := rowSet(q.ids)
+	return pagedQuery{
+		dataset: dataset, path: path,
+		pageIndex: pageIndex, pageSize: pageSize, key: key, rows: r.n,
+		collect: func(offset, size int) (int, []int32) { return x.collect(q, offset, size) },
+		render: func(i int32) (any, bool) {
+			doc, ok := t.ds.Get(r.id(i))
+			if !ok {
+				return nil, false
+			}
+			t.ds.MarkServed(doc.ID, doc.Version)
+			return render(doc, i), true
+		},
+		inQuery: func(doc *core.Doc) bool {
+			i := r.row(doc.ID)
+			return i >= 0 && q.matchAt(x, i, doc.Modified.Unix(), r.rowTS(*doc, i)) && (!q.byIDs || named[i])
+		},
+	}
+}

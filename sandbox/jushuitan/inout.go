@@ -16,8 +16,7 @@ type inoutData struct {
 	seed    uint64
 	stream  uint64
 	catalog []core.SKU
-	n       int
-	nextTS  int64 // last ts handed out; only the mutator touches it (under the dataset lock)
+	ioRows
 
 	created []int64 // seconds
 	typ     []uint8 // index into inoutTypes
@@ -36,7 +35,7 @@ func buildInout(env *core.Env) *inoutData {
 	r := core.NewRand(env.Seed, DatasetOtherInout)
 	mods := core.SpreadTimes(r, n, env.Start(), core.DataSpan)
 	d := &inoutData{
-		seed: env.Seed, stream: streamHash(DatasetOtherInout), catalog: core.Catalog(env.Seed), n: n,
+		seed: env.Seed, stream: streamHash(DatasetOtherInout), catalog: core.Catalog(env.Seed), ioRows: newIORows(n, ioIDBase, tsBase),
 		created: make([]int64, n), typ: make([]uint8, n), status: make([]uint8, n),
 		wms: make([]uint8, n), wh: make([]uint8, n),
 	}
@@ -68,30 +67,13 @@ func buildInout(env *core.Env) *inoutData {
 		dateKeys[i] = d.created[i] + r.Int64N(m-d.created[i]+1)
 		modKeys[i] = m
 		tsKeys[i] = tsBase + int64(i)
-		docs[i] = core.Doc{ID: strconv.FormatInt(ioIDBase+int64(i)+1, 10), Modified: mods[i], Body: sharedBody}
+		docs[i] = core.Doc{ID: d.id(int32(i)), Modified: mods[i], Body: sharedBody}
 	}
-	d.nextTS = tsBase + int64(n)
 	d.mod, d.ts, d.date = newIndex(modKeys), newIndex(tsKeys), newIndex(dateKeys)
 	d.env = env
 	d.ds = core.NewDataset(DatasetOtherInout, docs, d.mutateBody)
 	d.ds.SetRender(func(doc core.Doc) any { return d.render(doc, d.row(doc.ID)) })
-	d.apply = func(doc core.Doc) {
-		i := d.row(doc.ID)
-		if i < 0 {
-			return
-		}
-		d.mod.update(i, doc.Modified.Unix())
-		d.ts.update(i, d.rowTS(doc, i))
-	}
-	d.rescan = func(all []core.Doc) {
-		mk, tk := make([]int64, n), make([]int64, n)
-		for _, doc := range all {
-			if i := d.row(doc.ID); i >= 0 {
-				mk[i], tk[i] = doc.Modified.Unix(), d.rowTS(doc, i)
-			}
-		}
-		d.mod, d.ts = newIndex(mk), newIndex(tk)
-	}
+	d.followRows(&d.ioRows, &d.timeIndexes)
 	return d
 }
 
@@ -100,25 +82,8 @@ func buildInout(env *core.Env) *inoutData {
 // no lock of its own.
 func (d *inoutData) mutateBody(body map[string]any, version int) {
 	d.mutations.Add(1)
-	d.nextTS++
-	body["ts"] = d.nextTS
+	d.newVersion(body)
 	body["remark"] = fmt.Sprintf("备注已更新（第%d版）", version)
-}
-
-// row maps a Doc.ID (io_id) to its row, or -1.
-func (d *inoutData) row(id string) int32 {
-	n, err := strconv.ParseInt(id, 10, 64)
-	if err != nil || n <= ioIDBase || n > ioIDBase+int64(d.n) {
-		return -1
-	}
-	return int32(n - ioIDBase - 1)
-}
-
-func (d *inoutData) rowTS(doc core.Doc, i int32) int64 {
-	if v, ok := doc.Body["ts"].(int64); ok {
-		return v
-	}
-	return tsBase + int64(i)
 }
 
 // hasSO: outbound and return bills come from an online order [I].
@@ -248,24 +213,7 @@ func (s *Sim) queryOtherInout(biz map[string]any) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	named := rowSet(q.ids)
-	return s.servePage(&d.tracker, pagedQuery{
-		dataset: DatasetOtherInout, path: PathOtherInout,
-		pageIndex: q.pageIndex, pageSize: q.pageSize, key: q.key(), rows: d.n,
-		collect: func(offset, size int) (int, []int32) { return d.collect(&q.ioSelect, offset, size) },
-		render: func(i int32) (any, bool) {
-			doc, ok := d.ds.Get(strconv.FormatInt(ioIDBase+int64(i)+1, 10))
-			if !ok {
-				return nil, false
-			}
-			d.ds.MarkServed(doc.ID, doc.Version)
-			return d.render(doc, i), true
-		},
-		inQuery: func(doc *core.Doc) bool {
-			i := d.row(doc.ID)
-			return i >= 0 && q.matchAt(&d.timeIndexes, i, doc.Modified.Unix(), d.rowTS(*doc, i)) && (!q.byIDs || named[i])
-		},
-	}), nil
+	return s.servePage(&d.tracker, ioPage(&d.tracker, DatasetOtherInout, PathOtherInout, &d.ioRows, &d.timeIndexes, &q.ioSelect, q.pageIndex, q.pageSize, q.key(), d.render)), nil
 }
 
 // key describes the query without its page number, for the random order.

@@ -39,11 +39,10 @@ import (
 // and the next ts.
 type receivedData struct {
 	tracker
-	seed    uint64
-	stream  uint64
-	so      *saleoutData
-	n       int
-	nextTS  int64
+	seed   uint64
+	stream uint64
+	so     *saleoutData
+	ioRows
 	src     []int32 // the sales-out row the receipt returns
 	status  []uint8 // index into receivedStatuses
 	typ     []uint8 // index into receivedTypes
@@ -70,7 +69,7 @@ func buildReceived(env *core.Env, so *saleoutData) *receivedData {
 	n := env.Records
 	r := core.NewRand(env.Seed, DatasetReceived)
 	d := &receivedData{
-		seed: env.Seed, stream: streamHash(DatasetReceived), so: so, n: n,
+		seed: env.Seed, stream: streamHash(DatasetReceived), so: so, ioRows: newIORows(n, receivedIoBase, receivedTSBase),
 		src: make([]int32, n), status: make([]uint8, n), typ: make([]uint8, n), created: make([]int64, n),
 	}
 	var shipped []int32
@@ -102,51 +101,20 @@ func buildReceived(env *core.Env, so *saleoutData) *receivedData {
 		}
 		d.typ[i] = uint8(r.IntN(len(receivedTypes)))
 		d.created[i], dateKeys[i], modKeys[i], tsKeys[i] = created, in, mod, receivedTSBase+int64(i)
-		docs[i] = core.Doc{ID: strconv.FormatInt(receivedIoBase+int64(i)+1, 10), Modified: unix(mod), Body: sharedBody}
+		docs[i] = core.Doc{ID: d.id(int32(i)), Modified: unix(mod), Body: sharedBody}
 	}
-	d.nextTS = receivedTSBase + int64(n)
 	d.mod, d.ts, d.date = newIndex(modKeys), newIndex(tsKeys), newIndex(dateKeys)
 	d.env = env
 	d.ds = core.NewDataset(DatasetReceived, docs, d.mutateBody)
 	d.ds.SetRender(func(doc core.Doc) any { return d.render(doc, d.row(doc.ID)) })
-	d.apply = func(doc core.Doc) {
-		if i := d.row(doc.ID); i >= 0 {
-			d.mod.update(i, doc.Modified.Unix())
-			d.ts.update(i, d.rowTS(doc, i))
-		}
-	}
-	d.rescan = func(all []core.Doc) {
-		mk, tk := make([]int64, n), make([]int64, n)
-		for _, doc := range all {
-			if i := d.row(doc.ID); i >= 0 {
-				mk[i], tk[i] = doc.Modified.Unix(), d.rowTS(doc, i)
-			}
-		}
-		d.mod, d.ts = newIndex(mk), newIndex(tk)
-	}
+	d.followRows(&d.ioRows, &d.timeIndexes)
 	return d
 }
 
 func (d *receivedData) mutateBody(body map[string]any, version int) {
 	d.mutations.Add(1)
-	d.nextTS++
-	body["ts"] = d.nextTS
+	d.newVersion(body)
 	body["aftersale_remark"] = fmt.Sprintf("售后备注已更新（第%d版）", version)
-}
-
-func (d *receivedData) row(id string) int32 {
-	n, err := strconv.ParseInt(id, 10, 64)
-	if err != nil || n <= receivedIoBase || n > receivedIoBase+int64(d.n) {
-		return -1
-	}
-	return int32(n - receivedIoBase - 1)
-}
-
-func (d *receivedData) rowTS(doc core.Doc, i int32) int64 {
-	if v, ok := doc.Body["ts"].(int64); ok {
-		return v
-	}
-	return receivedTSBase + int64(i)
 }
 
 type receivedQuery struct {
@@ -233,24 +201,7 @@ func (s *Sim) queryReceived(biz map[string]any) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	named := rowSet(q.ids)
-	return s.servePage(&d.tracker, pagedQuery{
-		dataset: DatasetReceived, path: PathReceived,
-		pageIndex: q.pageIndex, pageSize: q.pageSize, key: q.key(), rows: d.n,
-		collect: func(offset, size int) (int, []int32) { return d.collect(&q.ioSelect, offset, size) },
-		render: func(i int32) (any, bool) {
-			doc, ok := d.ds.Get(strconv.FormatInt(receivedIoBase+int64(i)+1, 10))
-			if !ok {
-				return nil, false
-			}
-			d.ds.MarkServed(doc.ID, doc.Version)
-			return d.render(doc, i), true
-		},
-		inQuery: func(doc *core.Doc) bool {
-			i := d.row(doc.ID)
-			return i >= 0 && q.matchAt(&d.timeIndexes, i, doc.Modified.Unix(), d.rowTS(*doc, i)) && (!q.byIDs || named[i])
-		},
-	}), nil
+	return s.servePage(&d.tracker, ioPage(&d.tracker, DatasetReceived, PathReceived, &d.ioRows, &d.timeIndexes, &q.ioSelect, q.pageIndex, q.pageSize, q.key(), d.render)), nil
 }
 
 type receivedItem struct {

@@ -56,8 +56,7 @@ type saleoutData struct {
 	ostream uint64 // per-order details (lines, buyer)
 	catalog []core.SKU
 	combos  []combo
-	n       int
-	nextTS  int64 // last ts handed out; only the mutator touches it (under the dataset lock)
+	ioRows
 
 	order   []int32 // order number of row i (o_id = saleoutOBase + order)
 	part    []uint8 // which shipment of its order row i is (0-based)
@@ -113,7 +112,7 @@ func buildSaleout(env *core.Env) *saleoutData {
 	mods := core.SpreadTimes(r, n, env.Start(), core.DataSpan)
 	d := &saleoutData{
 		seed: env.Seed, stream: streamHash(DatasetSaleout), ostream: streamHash(DatasetSaleout + "/orders"),
-		catalog: core.Catalog(env.Seed), n: n,
+		catalog: core.Catalog(env.Seed), ioRows: newIORows(n, saleoutIoBase, saleoutTSBase),
 		order: make([]int32, n), part: make([]uint8, n), parts: make([]uint8, n),
 		status: make([]uint8, n), shop: make([]uint8, n), wms: make([]uint8, n), created: make([]int64, n),
 	}
@@ -157,55 +156,23 @@ func buildSaleout(env *core.Env) *saleoutData {
 			d.created[i] = m - r.Int64N(2*86400)
 			dateKeys[i] = d.created[i] + r.Int64N(m-d.created[i]+1)
 			modKeys[i], tsKeys[i] = m, saleoutTSBase+int64(i)
-			docs[i] = core.Doc{ID: strconv.FormatInt(saleoutIoBase+int64(i)+1, 10), Modified: mods[i], Body: sharedBody}
+			docs[i] = core.Doc{ID: d.id(int32(i)), Modified: mods[i], Body: sharedBody}
 			i++
 		}
 	}
-	d.nextTS = saleoutTSBase + int64(n)
 	d.mod, d.ts, d.date = newIndex(modKeys), newIndex(tsKeys), newIndex(dateKeys)
 	d.env = env
 	d.ds = core.NewDataset(DatasetSaleout, docs, d.mutateBody)
 	d.ds.SetRender(func(doc core.Doc) any { return d.render(doc, d.row(doc.ID)) })
-	d.apply = func(doc core.Doc) {
-		if i := d.row(doc.ID); i >= 0 {
-			d.mod.update(i, doc.Modified.Unix())
-			d.ts.update(i, d.rowTS(doc, i))
-		}
-	}
-	d.rescan = func(all []core.Doc) {
-		mk, tk := make([]int64, n), make([]int64, n)
-		for _, doc := range all {
-			if i := d.row(doc.ID); i >= 0 {
-				mk[i], tk[i] = doc.Modified.Unix(), d.rowTS(doc, i)
-			}
-		}
-		d.mod, d.ts = newIndex(mk), newIndex(tk)
-	}
+	d.followRows(&d.ioRows, &d.timeIndexes)
 	return d
 }
 
 // mutateBody is the dataset's Mutator (under the dataset lock).
 func (d *saleoutData) mutateBody(body map[string]any, version int) {
 	d.mutations.Add(1)
-	d.nextTS++
-	body["ts"] = d.nextTS
+	d.newVersion(body)
 	body["remark"] = fmt.Sprintf("出库单已修改（第%d版）", version)
-}
-
-// row maps a Doc.ID (io_id) to its row, or -1.
-func (d *saleoutData) row(id string) int32 {
-	n, err := strconv.ParseInt(id, 10, 64)
-	if err != nil || n <= saleoutIoBase || n > saleoutIoBase+int64(d.n) {
-		return -1
-	}
-	return int32(n - saleoutIoBase - 1)
-}
-
-func (d *saleoutData) rowTS(doc core.Doc, i int32) int64 {
-	if v, ok := doc.Body["ts"].(int64); ok {
-		return v
-	}
-	return saleoutTSBase + int64(i)
 }
 
 // orderRows returns the rows [lo, hi) of order o (rows of one order are
@@ -330,24 +297,7 @@ func (s *Sim) querySaleout(biz map[string]any) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	named := rowSet(q.ids)
-	return s.servePage(&d.tracker, pagedQuery{
-		dataset: DatasetSaleout, path: PathSaleout,
-		pageIndex: q.pageIndex, pageSize: q.pageSize, key: q.key(), rows: d.n,
-		collect: func(offset, size int) (int, []int32) { return d.collect(&q.ioSelect, offset, size) },
-		render: func(i int32) (any, bool) {
-			doc, ok := d.ds.Get(strconv.FormatInt(saleoutIoBase+int64(i)+1, 10))
-			if !ok {
-				return nil, false
-			}
-			d.ds.MarkServed(doc.ID, doc.Version)
-			return d.render(doc, i), true
-		},
-		inQuery: func(doc *core.Doc) bool {
-			i := d.row(doc.ID)
-			return i >= 0 && q.matchAt(&d.timeIndexes, i, doc.Modified.Unix(), d.rowTS(*doc, i)) && (!q.byIDs || named[i])
-		},
-	}), nil
+	return s.servePage(&d.tracker, ioPage(&d.tracker, DatasetSaleout, PathSaleout, &d.ioRows, &d.timeIndexes, &q.ioSelect, q.pageIndex, q.pageSize, q.key(), d.render)), nil
 }
 
 // saleoutItem is one line of a sales-out document. Amounts are float64
