@@ -93,22 +93,22 @@ func (c Config) Check() error {
 		return err
 	}
 	if c.AcctID == "" || c.Username == "" {
-		return errors.New("k3cloud: acct_id and username are required")
+		return errors.New("k3cloud: auth.acct_id and auth.username are required")
 	}
 	switch c.Mode {
 	case "", AuthSignature, AuthLoginBySign:
 		if c.AppID == "" || c.AppSecret == "" {
-			return fmt.Errorf("k3cloud: auth mode %s needs app_id and app_secret", c.mode())
+			return fmt.Errorf("k3cloud: auth.mode %s needs auth.app_id and auth.app_secret", c.mode())
 		}
 		if _, _, err := gatewayKey(c.AppID); err != nil {
 			return fmt.Errorf("k3cloud: %w", err)
 		}
 	case AuthPassword:
 		if c.Password == "" {
-			return errors.New("k3cloud: auth mode password needs password")
+			return errors.New("k3cloud: auth.mode password needs auth.password")
 		}
 	default:
-		return fmt.Errorf("k3cloud: unknown auth mode %q (signature, login_by_sign or password)", c.Mode)
+		return fmt.Errorf("k3cloud: unknown auth.mode %q (signature, login_by_sign or password)", c.Mode)
 	}
 	return nil
 }
@@ -290,7 +290,7 @@ func (c *Client) postOnce(ctx context.Context, iface, stub string, body any) ([]
 		msg := vendor.Snippet(b)
 		if bytes.Contains(b, []byte("thirty passport")) {
 			// A wrong acctID answers non-200 "Fail to verify thirty passport".
-			kind, msg = vendor.Permanent, msg+" (the data centre acct_id is not known to the server)"
+			kind, msg = vendor.Permanent, msg+" (the data centre auth.acct_id is not known to the server)"
 		}
 		return nil, &vendor.Error{Vendor: vendorName, Interface: iface, Status: resp.StatusCode, Msg: msg, Kind: kind}
 	}
@@ -640,7 +640,7 @@ func (c *Client) Probe(ctx context.Context, formID, fieldKey string) error {
 			}
 		}
 		if !found {
-			return &vendor.Error{Vendor: vendorName, Interface: "GetDataCenterList", Msg: "acct_id " + c.cfg.AcctID + " is not a data centre of this server; check acct_id", Kind: vendor.Permanent}
+			return &vendor.Error{Vendor: vendorName, Interface: "GetDataCenterList", Msg: "acct_id " + c.cfg.AcctID + " is not a data centre of this server; check auth.acct_id", Kind: vendor.Permanent}
 		}
 	}
 	c.resetSession()

@@ -21,7 +21,7 @@ func TestIsConfigAnswer(t *testing.T) {
 	}{
 		{"unknown form (sandbox text)", perm("4", "业务对象“BD_Nope”不存在。"), true},
 		{"unknown form (newer text)", perm("4", "标识为“BD_Nope”的业务对象不存在，或者被删除"), true},
-		{"unknown data centre", &vendor.Error{Vendor: vendorName, Interface: "ExecuteBillQuery", Status: 500, Msg: "Fail to verify thirty passport (the data centre acct_id is not known to the server)", Kind: vendor.Permanent}, true},
+		{"unknown data centre", &vendor.Error{Vendor: vendorName, Interface: "ExecuteBillQuery", Status: 500, Msg: "Fail to verify thirty passport (the data centre auth.acct_id is not known to the server)", Kind: vendor.Permanent}, true},
 		{"login refused", perm("LoginResultType -1", "数据中心不存在或已被禁用！"), true},
 		{"wrapped", fmt.Errorf("kingdee_query: x: %w", perm("4", "业务对象“X”不存在。")), true},
 		{"a row's base data", perm("9", "字段“FGroup”的值“X”在系统中不存在或未审核。"), false},

@@ -185,8 +185,8 @@ func FuzzSigning(f *testing.F) {
 	f.Fuzz(func(t *testing.T, appID, appSecret, acct, user, path string, ts int64) {
 		id, sec, err := gatewayKey(appID)
 		if err != nil {
-			if !strings.HasPrefix(err.Error(), "app_id") {
-				t.Fatalf("error does not name app_id: %v", err)
+			if !strings.HasPrefix(err.Error(), "auth.app_id") {
+				t.Fatalf("error does not name auth.app_id: %v", err)
 			}
 			if _, secret, ok := strings.Cut(appID, "_"); ok && len(secret) >= 8 && strings.Contains(err.Error(), secret) {
 				t.Fatalf("error echoes the AppID secret: %v", err)

@@ -23,7 +23,7 @@ const sdkXorKey = "0054f397c6234378b09ca7d3e5debce7"
 func gatewayKey(appID string) (clientID, clientSec string, err error) {
 	parts := strings.Split(appID, "_")
 	if len(parts) != 2 || parts[0] == "" || len(parts[1]) != 32 {
-		return "", "", errors.New("app_id must be <clientId>_<32-character secret>, as issued by the K3Cloud third-party system registration")
+		return "", "", errors.New("auth.app_id must be <clientId>_<32-character secret>, as issued by the K3Cloud third-party system registration")
 	}
 	// The AppID travels in the X-Kd-Appkey and X-Api-ClientID headers: a
 	// control character (or a newline, which base64 decoding skips) would
@@ -31,7 +31,7 @@ func gatewayKey(appID string) (clientID, clientSec string, err error) {
 	// retried forever. Issued AppIDs are digits, '_' and base64.
 	for i := 0; i < len(appID); i++ {
 		if c := appID[i]; c <= ' ' || c >= 0x7f {
-			return "", "", fmt.Errorf("app_id must be <clientId>_<32-character secret> of printable ASCII without spaces; byte %d is %#02x (check for a pasted newline or space)", i, c)
+			return "", "", fmt.Errorf("auth.app_id must be <clientId>_<32-character secret> of printable ASCII without spaces; byte %d is %#02x (check for a pasted newline or space)", i, c)
 		}
 	}
 	raw, err := base64.StdEncoding.DecodeString(parts[1])
