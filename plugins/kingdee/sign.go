@@ -36,7 +36,7 @@ func gatewayKey(appID string) (clientID, clientSec string, err error) {
 	}
 	raw, err := base64.StdEncoding.DecodeString(parts[1])
 	if err != nil {
-		return "", "", fmt.Errorf("app_id: the part after '_' is not base64: %w", err)
+		return "", "", fmt.Errorf("auth.app_id: the part after '_' is not base64: %w", err)
 	}
 	for i := range raw {
 		raw[i] ^= sdkXorKey[i%len(sdkXorKey)]
