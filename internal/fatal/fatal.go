@@ -91,3 +91,34 @@ func Reset() {
 	defer mu.Unlock()
 	errs, cancel = nil, nil
 }
+
+// Latch is one component's stop: the first error it stopped with, logged
+// once and passed to Stop. Later calls keep answering the first error, so
+// the component's Connect and Write fail with it until shutdown.
+type Latch struct {
+	mu  sync.Mutex
+	err error
+}
+
+// Stop records err unless the latch already holds an error, logs it once
+// through log (may be nil) and stops the process; it returns the first error.
+func (l *Latch) Stop(log interface{ Errorf(string, ...any) }, err error) error {
+	l.mu.Lock()
+	if l.err == nil {
+		l.err = err
+		if log != nil {
+			log.Errorf("%v; stopping", err)
+		}
+	}
+	err = l.err
+	l.mu.Unlock()
+	Stop(err)
+	return err
+}
+
+// Err is the error the latch stopped with, or nil.
+func (l *Latch) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}

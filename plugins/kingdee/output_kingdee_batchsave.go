@@ -189,9 +189,8 @@ func init() {
 }
 
 type batchSaveOutput struct {
-	// fatal is the error that stopped the output (see stop).
-	fatalMu sync.Mutex
-	fatal   error
+	// stops holds the error that stopped the output (see stop).
+	stops fatal.Latch
 
 	cfg         Config
 	form        string
@@ -341,23 +340,9 @@ func (o *batchSaveOutput) Connect(ctx context.Context) error {
 
 // stop records err as the reason this output (and the process, see
 // internal/fatal) stops, and returns the first such error.
-func (o *batchSaveOutput) stop(err error) error {
-	o.fatalMu.Lock()
-	if o.fatal == nil {
-		o.fatal = err
-		o.log.Errorf("%v; stopping", err)
-	}
-	err = o.fatal
-	o.fatalMu.Unlock()
-	fatal.Stop(err)
-	return err
-}
+func (o *batchSaveOutput) stop(err error) error { return o.stops.Stop(o.log, err) }
 
-func (o *batchSaveOutput) stoppedErr() error {
-	o.fatalMu.Lock()
-	defer o.fatalMu.Unlock()
-	return o.fatal
-}
+func (o *batchSaveOutput) stoppedErr() error { return o.stops.Err() }
 
 // probeHint names the config fields a refused probe points at.
 func probeHint(err error) string {

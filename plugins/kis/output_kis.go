@@ -166,9 +166,8 @@ type kisOutput struct {
 	log        *service.Logger
 	locks      keyLocks
 
-	// fatal is the error that stopped the output (see stop).
-	fatalMu sync.Mutex
-	fatal   error
+	// stops holds the error that stopped the output (see stop).
+	stops fatal.Latch
 
 	mCreated, mSkipped, mDuplicate, mRejected, mRetries *service.MetricCounter
 }
@@ -265,23 +264,9 @@ func (o *kisOutput) Connect(ctx context.Context) error {
 
 // stop records err as the reason this output (and the process) stops and
 // returns it; later calls of Connect and Write fail with the first one.
-func (o *kisOutput) stop(err error) error {
-	o.fatalMu.Lock()
-	if o.fatal == nil {
-		o.fatal = err
-		o.log.Errorf("%v; stopping", err)
-	}
-	err = o.fatal
-	o.fatalMu.Unlock()
-	fatal.Stop(err)
-	return err
-}
+func (o *kisOutput) stop(err error) error { return o.stops.Stop(o.log, err) }
 
-func (o *kisOutput) stopped() error {
-	o.fatalMu.Lock()
-	defer o.fatalMu.Unlock()
-	return o.fatal
-}
+func (o *kisOutput) stopped() error { return o.stops.Err() }
 
 // Write writes one bill, at most once per FBillNo (see the description).
 func (o *kisOutput) Write(ctx context.Context, msg *service.Message) error {
