@@ -344,10 +344,10 @@ func (e Entry) check() error {
 		return fmt.Errorf("%s: paging.end %q is not has_next, total_count, page_count or short_page", where, e.Paging.End)
 	}
 	if w := e.Window; w != nil {
-		if w.Start == "" || w.End == "" || w.Filter == "" || w.MaxSpan <= 0 {
-			return fmt.Errorf("%s: window needs start, end, filter and max_span", where)
+		if w.Start == "" || w.End == "" || w.Filter == "" || (w.MaxSpan <= 0 && w.DefaultSpan <= 0) {
+			return fmt.Errorf("%s: window needs start, end, filter and max_span (or default_span where no maximum is documented)", where)
 		}
-		if w.DefaultSpan > w.MaxSpan {
+		if w.MaxSpan > 0 && w.DefaultSpan > w.MaxSpan {
 			return fmt.Errorf("%s: window.default_span is above max_span", where)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/erpsync/erpsync/internal/catalogue"
 	"github.com/erpsync/erpsync/internal/vendor"
 )
 
@@ -85,6 +86,11 @@ type ClientConfig struct {
 	FilterField string
 	// MaxAnswerBytes bounds one answer body; 0 means DefaultMaxAnswer.
 	MaxAnswerBytes int64
+	// Interface describes the interface the input reads (the catalogue's
+	// entry with the user's settings). nil: each call looks its api up in
+	// the catalogue; an interface it lacks then has no id fields, and its
+	// documents are refused unless the caller computes ids itself.
+	Interface *catalogue.Entry
 }
 
 // Client calls the Jushuitan openweb API for one app and one merchant. It
@@ -100,6 +106,7 @@ type Client struct {
 	now      func() time.Time // the timestamp clock; tests replace it
 	filter   string
 	maxBody  int64
+	iface    *catalogue.Entry
 
 	mu      sync.Mutex // guards access, refresh, flight
 	access  string
@@ -150,7 +157,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		base: base, appKey: cfg.AppKey, secret: cfg.AppSecret, provider: cfg.Provider,
 		onTokens: cfg.OnTokens, observe: cfg.Observe, hc: hc, now: time.Now,
 		access: cfg.AccessToken, refresh: cfg.RefreshToken,
-		filter: strings.TrimSpace(cfg.FilterField), maxBody: maxBody,
+		filter: strings.TrimSpace(cfg.FilterField), maxBody: maxBody, iface: cfg.Interface,
 	}, nil
 }
 
@@ -166,27 +173,26 @@ func (c *Client) Tokens() (access, refresh string) {
 	return c.access, c.refresh
 }
 
-// DefaultPageSize is the page size used when FetchPage gets 0.
-func DefaultPageSize(api string) int {
-	switch normalizeAPI(api) {
-	case APIOtherInout:
-		return inoutPageSize
-	case APISkusn:
-		return skusnPageSize
+// entryFor is the description of api: the configured one when it names
+// api, else the catalogue's, else the vendor's defaults (without id fields).
+func entryFor(configured *catalogue.Entry, api string) catalogue.Entry {
+	if configured != nil && catalogue.Normalize(vendorName, configured.Interface) == catalogue.Normalize(vendorName, api) {
+		return *configured
 	}
-	return genericPageSize
+	if e, ok := catalogue.Lookup(vendorName, api); ok {
+		return e
+	}
+	e := catalogue.Defaults(vendorName)
+	e.Interface = api
+	return e
 }
 
+// DefaultPageSize is the page size used when FetchPage gets 0: the
+// catalogue's (its maximum for most interfaces, to spend fewer calls).
+func DefaultPageSize(api string) int { return entryFor(nil, api).Paging.DefaultSize }
+
 // MaxPageSize is the largest page size the interface accepts.
-func MaxPageSize(api string) int {
-	switch normalizeAPI(api) {
-	case APIOtherInout:
-		return inoutPageSize
-	case APISkusn:
-		return skusnPageSize
-	}
-	return genericMaxPage
-}
+func MaxPageSize(api string) int { return entryFor(nil, api).Paging.MaxSize }
 
 // FetchPage reads one page of interface api (a path such as
 // "/open/other/inout/query"). params are the business parameters; the
@@ -201,16 +207,17 @@ func MaxPageSize(api string) int {
 // a *vendor.Error, or as the wrapped ctx error when ctx ended.
 func (c *Client) FetchPage(ctx context.Context, api string, params map[string]any, page, pageSize int) (vendor.Page, error) {
 	api = normalizeAPI(api)
+	entry := entryFor(c.iface, api)
 	if page < 0 {
 		return vendor.Page{}, permanent(api, "page %d is negative", page)
 	}
 	if pageSize == 0 {
-		pageSize = DefaultPageSize(api)
+		pageSize = entry.Paging.DefaultSize
 	}
-	if pageSize < 0 || pageSize > MaxPageSize(api) {
-		return vendor.Page{}, permanent(api, "page_size %d is outside 1..%d", pageSize, MaxPageSize(api))
+	if pageSize < 0 || pageSize > entry.Paging.MaxSize {
+		return vendor.Page{}, permanent(api, "page_size %d is outside 1..%d", pageSize, entry.Paging.MaxSize)
 	}
-	biz, err := buildBiz(params, page+1, pageSize)
+	biz, err := buildBiz(params, entry.Paging, page+entry.Paging.FirstPage, pageSize)
 	if err != nil {
 		return vendor.Page{}, permanent(api, "params cannot be sent as biz JSON: %v", err)
 	}
@@ -218,7 +225,7 @@ func (c *Client) FetchPage(ctx context.Context, api string, params map[string]an
 	if err != nil {
 		return vendor.Page{}, err
 	}
-	spec := fieldsFor(api)
+	spec := fieldsOf(entry, c.iface != nil && entry.Interface == c.iface.Interface)
 	if c.filter != "" {
 		spec.filter = c.filter
 	}
@@ -500,15 +507,15 @@ func normalizeAPI(api string) string {
 // signed and posted (re-serializing after signing gives code 10). HTML
 // escaping is off so the text stays what a reader expects; non-ASCII (the
 // Chinese `types` literals) is sent as UTF-8, as the platform signs it.
-func buildBiz(params map[string]any, pageIndex, pageSize int) (string, error) {
+func buildBiz(params map[string]any, paging catalogue.Paging, pageIndex, pageSize int) (string, error) {
 	m := make(map[string]any, len(params)+2)
 	for k, v := range params {
 		if v, keep := cleanValue(v); keep {
 			m[k] = v
 		}
 	}
-	m["page_index"] = pageIndex
-	m["page_size"] = pageSize
+	m[paging.Page] = pageIndex
+	m[paging.Size] = pageSize
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -577,40 +584,58 @@ type docFields struct {
 	modified []string // first present, non-empty field wins
 	// filter is the field the window's bounds filter on.
 	filter string
-	// pageObject: data is always a page object (datas, has_next, counts),
-	// never null, so a null data or list is a broken answer, not an
-	// empty one.
+	// list is where data holds the documents ("": data is the array).
+	list string
+	// pageObject: data is always a page object (the list, has_next,
+	// counts), never null, so a null data or list is a broken answer, not
+	// an empty one.
 	pageObject bool
 }
 
-func fieldsFor(api string) docFields {
-	switch api {
-	case APIOtherInout:
-		// modified_begin/modified_end filter on modified (date_type 0,
-		// the default); date_type 2 filters on io_date [C] contract 5.2.
-		return docFields{id: firstID("io_id"), modified: []string{"modified"}, filter: "modified", pageObject: true}
-	case APISkusn:
-		// One document per (in/out bill, unique code): io_id alone repeats
-		// across the codes of a bill. create_time is the fallback because
-		// the published answer does not promise modified_time. The window
-		// (create_time_start/create_time_end) filters on create_time [C].
-		return docFields{id: skusnID, modified: []string{"modified_time", "create_time"}, filter: "create_time"}
+// fieldsOf reads an interface's description. An entry without id fields
+// leaves ids to the engine when configured so (interface.document_id);
+// otherwise (an interface the catalogue lacks, nothing configured) every
+// document is refused with the message saying what to set.
+func fieldsOf(e catalogue.Entry, configured bool) docFields {
+	d := docFields{modified: e.Modified, list: e.List, pageObject: e.List != ""}
+	if e.Window != nil {
+		d.filter = e.Window.Filter
+	} else if len(e.Modified) > 0 {
+		d.filter = e.Modified[0]
 	}
-	return docFields{id: firstID("io_id", "o_id", "id"), modified: []string{"modified"}, filter: "modified"}
+	switch len(e.ID) {
+	case 0:
+		if configured {
+			d.id = func(string, map[string]json.RawMessage) (string, error) { return "", nil }
+			break
+		}
+		d.id = func(api string, _ map[string]json.RawMessage) (string, error) {
+			return "", &vendor.Error{Vendor: vendorName, Interface: api, Kind: vendor.Permanent, Msg: catalogue.UnknownHint(vendorName)}
+		}
+	case 1:
+		d.id = firstID(e.ID[0])
+	default:
+		d.id = joinedID(e.ID)
+	}
+	return d
 }
 
 // StableFilter tells whether filter, the window's filter field of api,
-// never changes once a document exists: the create time of unique-code
-// flows (create_time_start/create_time_end) [C contract 5.3]. A document
-// then never leaves a window while it is read.
+// never changes once a document exists (a creation time, as the
+// catalogue marks the unique-code flows' create_time). A document then
+// never leaves a window while it is read.
 func StableFilter(api, filter string) bool {
-	return normalizeAPI(api) == APISkusn && filter == "create_time"
+	e := entryFor(nil, normalizeAPI(api))
+	return e.Window != nil && e.Window.Stable && e.Window.Filter == filter
 }
 
 // DefaultFilterField is the field the window of api filters on when the
-// input names none (window.filter_field): modified for other in/out bills
-// and unknown interfaces, create_time for unique-code flows.
-func DefaultFilterField(api string) string { return fieldsFor(normalizeAPI(api)).filter }
+// input names none (window.filter_field), from the catalogue: modified for
+// other in/out bills and unknown interfaces, create_time for unique-code
+// flows.
+func DefaultFilterField(api string) string {
+	return fieldsOf(entryFor(nil, normalizeAPI(api)), false).filter
+}
 
 // firstID takes the id from the first of names present.
 func firstID(names ...string) func(string, map[string]json.RawMessage) (string, error) {
@@ -624,13 +649,20 @@ func firstID(names ...string) func(string, map[string]json.RawMessage) (string, 
 	}
 }
 
-func skusnID(api string, f map[string]json.RawMessage) (string, error) {
-	io, ok1 := scalarText(f["io_id"])
-	sn, ok2 := scalarText(f["sku_sn"])
-	if !ok1 || !ok2 || io == "" || sn == "" {
-		return "", permanent(api, "document lacks io_id or sku_sn")
+// joinedID is the id of documents identified by several fields, e.g. an
+// in/out bill and a unique code: their values joined by ":".
+func joinedID(names []string) func(string, map[string]json.RawMessage) (string, error) {
+	return func(api string, f map[string]json.RawMessage) (string, error) {
+		parts := make([]string, len(names))
+		for i, n := range names {
+			s, ok := scalarText(f[n])
+			if !ok || s == "" {
+				return "", permanent(api, "document lacks %s (its id is %s)", n, strings.Join(names, " + "))
+			}
+			parts[i] = s
+		}
+		return strings.Join(parts, ":"), nil
 	}
-	return io + ":" + sn, nil
 }
 
 // listKeys are where a page object may hold its documents: "datas" is the
@@ -675,7 +707,11 @@ func parsePage(api string, spec docFields, data json.RawMessage, pageSize int) (
 			return vendor.Page{}, permanent(api, "data object is malformed: %v", err)
 		}
 		found, listNull := false, false
-		for _, k := range listKeys {
+		keys := listKeys
+		if spec.list != "" {
+			keys = append([]string{spec.list}, listKeys...)
+		}
+		for _, k := range keys {
 			v, ok := meta[k]
 			if !ok {
 				continue

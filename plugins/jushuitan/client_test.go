@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"github.com/erpsync/erpsync/internal/catalogue"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -527,25 +528,38 @@ func TestAnswerClassification(t *testing.T) {
 	}
 }
 
-// TestGenericAnswers covers interfaces the client has no table for: both
-// data forms, and the id taken from io_id, o_id or id.
+// TestGenericAnswers covers interfaces the catalogue lacks, described by
+// the input's interface settings: both data forms, the id from the named
+// field(s), and the refusal of a document without them or of an
+// interface nobody described.
 func TestGenericAnswers(t *testing.T) {
+	pageObject := catalogue.Defaults(catalogue.Jushuitan)
+	pageObject.Interface, pageObject.ID = "/open/some/list/query", []string{"o_id"}
+	bare := pageObject
+	bare.List, bare.ID = "", []string{"io_id"}
+	joined := bare
+	joined.ID = []string{"io_id", "o_id"}
 	tests := []struct {
 		name     string
+		entry    *catalogue.Entry
 		data     string
 		pageSize int
 		ids      []string
 		more     bool
 		total    int
 		modified string
-		wantErr  bool
+		wantErr  string
 	}{
-		{name: "page object", data: `{"page_index":1,"page_count":3,"has_next":true,"data_count":5,"datas":[{"o_id":7,"modified":"2024-06-01 10:00:00.807"},{"o_id":"8"}]}`, pageSize: 2, ids: []string{"7", "8"}, more: true, total: 5, modified: "2024-06-01 10:00:00.807"},
-		{name: "page object without has_next", data: `{"page_index":3,"page_count":3,"datas":[{"id":9}]}`, pageSize: 2, ids: []string{"9"}, total: -1},
-		{name: "bare array full", data: `[{"io_id":1,"o_id":5},{"id":"x"}]`, pageSize: 2, ids: []string{"1", "x"}, more: true, total: -1},
-		{name: "bare array short", data: `[{"io_id":12345678901234567}]`, pageSize: 2, ids: []string{"12345678901234567"}, total: -1},
-		{name: "null data", data: `null`, pageSize: 2, total: -1},
-		{name: "no id field", data: `[{"name":"x"}]`, pageSize: 2, wantErr: true},
+		{name: "page object", entry: &pageObject, data: `{"page_index":1,"page_count":3,"has_next":true,"data_count":5,"datas":[{"o_id":7,"modified":"2024-06-01 10:00:00.807"},{"o_id":"8"}]}`, pageSize: 2, ids: []string{"7", "8"}, more: true, total: 5, modified: "2024-06-01 10:00:00.807"},
+		{name: "page object without has_next", entry: &pageObject, data: `{"page_index":3,"page_count":3,"datas":[{"o_id":9}]}`, pageSize: 2, ids: []string{"9"}, total: -1},
+		{name: "bare array full", entry: &bare, data: `[{"io_id":1,"o_id":5},{"io_id":"x"}]`, pageSize: 2, ids: []string{"1", "x"}, more: true, total: -1},
+		{name: "bare array short", entry: &bare, data: `[{"io_id":12345678901234567}]`, pageSize: 2, ids: []string{"12345678901234567"}, total: -1},
+		{name: "joined id", entry: &joined, data: `[{"io_id":1,"o_id":5}]`, pageSize: 2, ids: []string{"1:5"}, total: -1},
+		{name: "joined id incomplete", entry: &joined, data: `[{"io_id":1}]`, pageSize: 2, wantErr: "lacks o_id"},
+		{name: "null data", entry: &bare, data: `null`, pageSize: 2, total: -1},
+		{name: "null page object", entry: &pageObject, data: `null`, pageSize: 2, wantErr: "inconsistent"},
+		{name: "no id field", entry: &bare, data: `[{"name":"x"}]`, pageSize: 2, wantErr: "none of the id fields io_id"},
+		{name: "not described", data: `{"datas":[{"o_id":1}],"has_next":false}`, pageSize: 2, wantErr: "interface.id_fields"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -553,14 +567,23 @@ func TestGenericAnswers(t *testing.T) {
 				_, _ = w.Write([]byte(`{"code":0,"msg":"执行成功","data":` + tt.data + `}`))
 			}))
 			t.Cleanup(srv.Close)
-			c, err := NewClient(ClientConfig{BaseURL: srv.URL, AppKey: "k", AppSecret: "s", AccessToken: "a", RefreshToken: "r"})
+			c, err := NewClient(ClientConfig{BaseURL: srv.URL, AppKey: "k", AppSecret: "s", AccessToken: "a", RefreshToken: "r", Interface: tt.entry})
 			if err != nil {
 				t.Fatal(err)
 			}
 			p, err := c.FetchPage(context.Background(), "/open/some/list/query", nil, 0, tt.pageSize)
-			if tt.wantErr {
-				if ve := vendorErr(t, err); ve.Kind != vendor.Permanent {
-					t.Errorf("kind %v, want permanent", ve.Kind)
+			if tt.wantErr != "" {
+				ve := vendorErr(t, err)
+				if want := vendor.Permanent; tt.wantErr == "inconsistent" {
+					want = vendor.Transient
+					if ve.Kind != want {
+						t.Errorf("kind %v, want %v", ve.Kind, want)
+					}
+				} else if ve.Kind != want {
+					t.Errorf("kind %v, want %v", ve.Kind, want)
+				}
+				if !strings.Contains(ve.Error(), tt.wantErr) {
+					t.Errorf("error %q lacks %q", ve.Error(), tt.wantErr)
 				}
 				return
 			}
@@ -876,7 +899,7 @@ func TestBuildBiz(t *testing.T) {
 	got, err := buildBiz(map[string]any{
 		"modified_begin": at, "note": "<a&b>", "skip": nil,
 		"nested": map[string]any{"x": nil, "y": 1}, "page_index": 99,
-	}, 3, 50)
+	}, catalogue.Paging{Page: "page_index", Size: "page_size"}, 3, 50)
 	if err != nil {
 		t.Fatal(err)
 	}

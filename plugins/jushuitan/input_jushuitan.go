@@ -10,6 +10,7 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/erpsync/erpsync/internal/catalogue"
 	"github.com/erpsync/erpsync/internal/fatal"
 	"github.com/erpsync/erpsync/internal/opsmetrics"
 	"github.com/erpsync/erpsync/plugins/poll"
@@ -28,19 +29,14 @@ const (
 	apiSkuSN      = "/open/webapi/wmsapi/skusn/queryinoutitemskusns"
 )
 
-// jstLimits are the documented window and page limits per interface.
-var jstLimits = map[string]poll.VendorLimits{
-	apiOtherInOut: {MaxSpan: 7 * 24 * time.Hour, MaxPageSize: 50},
-	apiSkuSN:      {MaxSpan: 30 * 24 * time.Hour, DefaultSpan: 7 * 24 * time.Hour, MaxPageSize: 1000},
-}
-
+// limitsFor are the documented window and page limits of api, from the
+// interface catalogue (its Jushuitan defaults for an interface it lacks).
 func limitsFor(api string) poll.VendorLimits {
-	if l, ok := jstLimits[normalizeAPI(api)]; ok {
-		return l
+	e, ok := catalogue.Lookup(vendorName, api)
+	if !ok {
+		e = catalogue.Defaults(vendorName)
 	}
-	// The client refuses pages above MaxPageSize(api) for interfaces the
-	// table does not list; refuse them at start (and in lint) instead.
-	return poll.VendorLimits{MaxSpan: 7 * 24 * time.Hour, MaxPageSize: MaxPageSize(api)}
+	return poll.VendorLimits{MaxSpan: e.MaxSpan(), DefaultSpan: e.DefaultSpan(), MaxPageSize: e.Paging.MaxSize}
 }
 
 func jushuitanInputSpec() *service.ConfigSpec {
@@ -76,11 +72,11 @@ One message per document, one batch per page. Metadata: `+"`source_vendor`"+` (j
 				Description("Name of a cache resource keeping the token pair renewed at run time. A refresh makes the old pair unusable, so without it a restart falls back to the configured (spent) tokens and the merchant must authorize again. Share it between streams of one merchant. The cache holds live credentials: protect it like the config's secrets.").
 				Default(""),
 		).
-		Fields(poll.Fields(
-			"Interface path, e.g. `/open/other/inout/query` or `/open/webapi/wmsapi/skusn/queryinoutitemskusns`.",
-			"Bloblang building the `biz` business parameters.",
+		Fields(poll.InterfaceFields(vendorName,
+			"Interface path, e.g. `/open/orders/out/simple/query`, `/open/other/inout/query` or `/open/webapi/wmsapi/skusn/queryinoutitemskusns`: one of erpsync's catalogue (`erpsync catalogue jushuitan`), or any other list interface described by `interface`.",
+			"Bloblang building the `biz` business parameters. Omitted: the catalogue's window fields (e.g. `modified_begin`/`modified_end`) are sent with the window's bounds.",
 			poll.VendorLimits{MaxSpan: 30 * 24 * time.Hour, DefaultSpan: 7 * 24 * time.Hour, MaxPageSize: 1000})...).
-		LintRule(poll.LintRules("jushuitan", limitsFor(""), jstLimits)).
+		LintRule(poll.CatalogueLintRules(vendorName)).
 		Example("Confirmed other-return bills", "Incremental read of confirmed 其它退货 bills by modified time.", `
 input:
   jushuitan:
@@ -149,18 +145,20 @@ func newJushuitanInputFromParsed(conf *service.ParsedConfig, mgr *service.Resour
 		}
 		log.Infof("jushuitan: access token renewed, valid for %s", expiresIn)
 	}
-	api, err := conf.FieldString(poll.FieldAPI)
+	iface, err := poll.ParseInterface(conf, vendorName, "")
 	if err != nil {
 		return nil, err
 	}
-	opts, err := poll.ParseOptions(conf, vendorName, limitsFor(api))
+	opts, err := poll.ParseOptions(conf, vendorName, iface.Limits())
 	if err != nil {
 		return nil, err
 	}
-	if opts.FilterField == "" {
-		opts.FilterField = DefaultFilterField(api)
+	if opts.FilterField == "" && iface.Window != nil {
+		opts.FilterField = iface.Window.Filter
 	}
-	opts.StableFilter = StableFilter(api, opts.FilterField)
+	opts.StableFilter = iface.Window != nil && iface.Window.Stable && opts.FilterField == iface.Window.Filter
+	opts.ApplyInterface(iface)
+	cfg.Interface = &iface.Entry
 	cfg.FilterField = opts.FilterField
 	cfg.MaxAnswerBytes = int64(opts.MaxAnswerBytes)
 	if opts.Timeout > 0 {

@@ -64,6 +64,12 @@ type Options struct {
 	// otherwise two passes holding the same documents are needed. Inputs
 	// set it only for interfaces documented so and their default filter field.
 	StableFilter bool
+	// DocumentID, when set, computes each document's id from the document
+	// (interface.document_id), replacing the client's.
+	DocumentID *bloblang.Executor
+	// WindowParams builds the window's business parameters when Params is
+	// nil (the catalogue's window fields).
+	WindowParams func(start, end time.Time) map[string]any
 	// Now overrides the clock (tests).
 	Now func() time.Time
 }
@@ -316,6 +322,9 @@ func (e *Engine) nextCursor(ctx context.Context) (bool, error) {
 
 func (e *Engine) params(c *cursor, sp *span) (map[string]any, error) {
 	if e.o.Params == nil {
+		if e.o.WindowParams != nil && !c.full {
+			return e.o.WindowParams(sp.queryStart(), sp.hi), nil
+		}
 		return map[string]any{}, nil
 	}
 	msg := service.NewMessage(nil)
@@ -403,6 +412,9 @@ func (e *Engine) fetch(ctx context.Context, params map[string]any, page int) (ve
 				code = vendor.TransportCode(err)
 			}
 			e.met.requests.Incr(1, e.o.Vendor, e.o.API, code)
+		}
+		if err == nil && e.o.DocumentID != nil {
+			err = applyDocumentID(e.o.DocumentID, e.o.Vendor, e.o.API, &p)
 		}
 		if err == nil {
 			return p, nil

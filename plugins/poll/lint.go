@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/erpsync/erpsync/internal/catalogue"
 )
 
 // The lint rules below are what `erpsync lint` (and any stream built with
@@ -59,12 +61,14 @@ map dur {
 }
 let vendor = %q
 let api = this.api.or("").string().trim()
-let max_span = match $api {
+let iface = if this.interface.type() == "object" { this.interface } else { {} }
+let iface_span = $iface.max_span.apply("dur")
+let max_span = if $iface_span != null && $iface_span != "bad" { $iface_span } else { match $api {
 %s  _ => %d,
-}
-let max_page = match $api {
+} }
+let max_page = if $iface.max_page_size.type() == "number" { $iface.max_page_size } else { match $api {
 %s  _ => %d,
-}
+} }
 let default_span = match $api {
 %s  _ => %d,
 }
@@ -141,4 +145,41 @@ func WarnFutureStart(log *service.Logger, o Options, now time.Time) {
 	}
 	log.Warnf("%s %s: window.start %s is in the future: without a checkpoint the input reads nothing until then (set window.start to a past time, or leave it empty to start max_span before now)",
 		o.Vendor, o.API, o.Window.Start.Format(time.RFC3339))
+}
+
+// CatalogueLimits are the limits of vendorName's catalogued interfaces,
+// keyed by every name and alias, for LintRules.
+func CatalogueLimits(vendorName string) map[string]VendorLimits {
+	out := map[string]VendorLimits{}
+	for _, e := range catalogue.All(vendorName) {
+		l := VendorLimits{MaxSpan: e.MaxSpan(), DefaultSpan: e.DefaultSpan(), MaxPageSize: e.Paging.MaxSize}
+		for _, n := range catalogue.Spellings(vendorName) {
+			if c, ok := catalogue.Lookup(vendorName, n); ok && c.Interface == e.Interface {
+				out[n] = l
+			}
+		}
+	}
+	return out
+}
+
+// CatalogueLintRules is the lint rule of a vendor's polling input: the
+// limits of LintRules taken from the catalogue (the vendor's defaults for
+// an interface it lacks), plus the refusal of an interface the catalogue
+// lacks unless the config says how to read it (interface.id_fields or
+// interface.document_id), with the message of catalogue.UnknownError.
+func CatalogueLintRules(vendorName string) string {
+	d := catalogue.Defaults(vendorName)
+	lim := VendorLimits{MaxSpan: d.MaxSpan(), DefaultSpan: d.DefaultSpan(), MaxPageSize: d.Paging.MaxSize}
+	known := catalogue.Spellings(vendorName)
+	quoted := make([]string, len(known))
+	for i, k := range known {
+		quoted[i] = fmt.Sprintf("%q", k)
+	}
+	msg := catalogue.UnknownError(vendorName, "%s").Error()
+	return LintRules(vendorName, lim, CatalogueLimits(vendorName)) + fmt.Sprintf(`
+let has_ids = $iface.id_fields.type() == "array" && $iface.id_fields.length() > 0
+let has_mapping = $iface.document_id.or("").string().trim() != ""
+root = if $api != "" && ![%s].contains($api) && !$has_ids && !$has_mapping { root.append(%q.format($api)) } else { root }
+root = if $has_ids && $has_mapping { root.append($where + "set interface.id_fields or interface.document_id, not both") } else { root }
+`, strings.Join(quoted, ", "), msg)
 }

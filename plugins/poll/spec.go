@@ -119,6 +119,20 @@ func Fields(apiDoc, paramsDoc string, lim VendorLimits) []*service.ConfigField {
 	}
 }
 
+// InterfaceFields are Fields plus the `interface` field of vendorName.
+func InterfaceFields(vendorName, apiDoc, paramsDoc string, lim VendorLimits) []*service.ConfigField {
+	return append(Fields(apiDoc, paramsDoc, lim), InterfaceField(vendorName))
+}
+
+// ApplyInterface sets the options that follow from the interface: the
+// document_id mapping and, without a params mapping, the window fields.
+func (o *Options) ApplyInterface(i Interface) {
+	o.DocumentID = i.DocumentID
+	if o.Params == nil && i.Window != nil {
+		o.WindowParams = i.WindowParams
+	}
+}
+
 // ParseOptions reads the engine's fields.
 func ParseOptions(conf *service.ParsedConfig, vendorName string, lim VendorLimits) (Options, error) {
 	o := Options{Vendor: vendorName}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/erpsync/erpsync/internal/catalogue"
 	"github.com/erpsync/erpsync/internal/vendor"
 )
 
@@ -96,6 +97,11 @@ type ClientConfig struct {
 	FilterField string
 	// MaxAnswerBytes bounds one answer body; 0 means DefaultMaxAnswer.
 	MaxAnswerBytes int64
+	// Interface describes the interface the input reads (the catalogue's
+	// entry with the user's settings). nil: each call looks its api up in
+	// the catalogue; an interface it lacks then has no id field, and its
+	// documents are refused unless the caller computes ids itself.
+	Interface *catalogue.Entry
 }
 
 // DefaultFilterField is the field WDT's start_time/end_time windows filter
@@ -187,12 +193,32 @@ func (c *Client) filterField() string {
 	return DefaultFilterField
 }
 
-// DefaultPageSize is the page_size sent when the engine asks for 0: WDT's
-// maximum, 100, for every list interface (fewer calls than the vendor's 30).
-func DefaultPageSize(api string) int { return pageSizeLimit }
+// entryFor is the description of api: the configured one when it names
+// api, else the catalogue's, else the vendor's defaults (without id field).
+func entryFor(configured *catalogue.Entry, api string) (e catalogue.Entry, isConfigured bool) {
+	key := catalogue.Normalize(Vendor, api)
+	if configured != nil {
+		for _, n := range configured.Names() {
+			if catalogue.Normalize(Vendor, n) == key {
+				return *configured, true
+			}
+		}
+	}
+	if e, ok := catalogue.Lookup(Vendor, api); ok {
+		return e, false
+	}
+	e = catalogue.Defaults(Vendor)
+	e.Interface = api
+	return e, false
+}
 
-// MaxPageSize is WDT's page_size ceiling, 100, for every list interface.
-func MaxPageSize(api string) int { return pageSizeLimit }
+// DefaultPageSize is the page_size sent when the engine asks for 0: the
+// catalogue's, WDT's maximum (100) for the list interfaces (fewer calls
+// than the vendor's default).
+func DefaultPageSize(api string) int { e, _ := entryFor(nil, api); return e.Paging.DefaultSize }
+
+// MaxPageSize is the interface's page_size ceiling (100 for WDT's lists).
+func MaxPageSize(api string) int { e, _ := entryFor(nil, api); return e.Paging.MaxSize }
 
 // FetchPage reads page `page` (the engine's 0-based index, sent unchanged
 // as WDT's page_no, which also starts at 0) of interface api: a php file
@@ -210,17 +236,19 @@ func (c *Client) FetchPage(ctx context.Context, api string, params map[string]an
 	if err != nil {
 		return vendor.Page{}, cl.fail(vendor.Permanent, "", err.Error())
 	}
+	entry, configured := entryFor(c.cfg.Interface, api)
+	cl.entry, cl.configured = entry, configured
 	if pageSize == 0 {
-		pageSize = DefaultPageSize(api)
+		pageSize = entry.Paging.DefaultSize
 	}
-	if limit := MaxPageSize(api); pageSize < 1 || pageSize > limit {
+	if limit := entry.Paging.MaxSize; pageSize < 1 || pageSize > limit {
 		return vendor.Page{}, cl.fail(vendor.Permanent, "", fmt.Sprintf("page_size %d is outside 1-%d", pageSize, limit))
 	}
 	if page < 0 {
 		return vendor.Page{}, cl.fail(vendor.Permanent, "", fmt.Sprintf("page %d is negative", page))
 	}
 
-	fields, err := c.sign(api, params, page, pageSize)
+	fields, err := c.sign(api, entry.Paging, params, page+entry.Paging.FirstPage, pageSize)
 	if err != nil {
 		return vendor.Page{}, cl.fail(vendor.Permanent, "", err.Error())
 	}
@@ -274,10 +302,10 @@ var systemFields = map[string][]string{
 // sign builds the complete field set of one call, signature included. The
 // returned map is exactly what is posted: it is signed and encoded from the
 // same values, once.
-func (c *Client) sign(api string, params map[string]any, page, pageSize int) (map[string]string, error) {
+func (c *Client) sign(api string, paging catalogue.Paging, params map[string]any, page, pageSize int) (map[string]string, error) {
 	fields := make(map[string]string, len(params)+12)
 	for k, v := range params {
-		for _, sys := range systemFields[c.protocol] {
+		for _, sys := range append(systemFields[c.protocol], paging.Page, paging.Size) {
 			if k == sys {
 				return nil, fmt.Errorf("params set %q, which the client sets itself", k)
 			}
@@ -292,8 +320,8 @@ func (c *Client) sign(api string, params map[string]any, page, pageSize int) (ma
 			fields[k] = s
 		}
 	}
-	fields["page_no"] = strconv.Itoa(page)
-	fields["page_size"] = strconv.Itoa(pageSize)
+	fields[paging.Page] = strconv.Itoa(page)
+	fields[paging.Size] = strconv.Itoa(pageSize)
 	fields["sid"] = c.cfg.SID
 	now := c.now()
 	if c.protocol == ProtocolQimen {
@@ -368,6 +396,10 @@ type call struct {
 	c    *Client
 	api  string
 	sign string
+	// entry describes the interface; configured: it is the input's own
+	// description (so an empty id means the engine computes ids).
+	entry      catalogue.Entry
+	configured bool
 }
 
 // fail builds the call's *vendor.Error. msg comes from the vendor or from
@@ -560,36 +592,6 @@ func (cl *call) notJSON(body []byte, err error) error {
 	return e
 }
 
-// listSpec names the list field and the id field of a known interface.
-type listSpec struct{ list, id string }
-
-// knownLists are the list fields of section 4.1 [C]. Only the shop list has
-// a documented id (shop_id); the others derive theirs from the list name
-// (idField).
-var knownLists = map[string]listSpec{
-	"shop.php":            {"shoplist", "shop_id"},
-	"wdt.shop.query":      {"shoplist", "shop_id"},
-	"warehouse_query.php": {"warehouses", ""},
-	"goods_query.php":     {"goods_list", ""},
-	"stock_query.php":     {"stocks", ""},
-	"trade_query.php":     {"trades", ""},
-	"refund_query.php":    {"refunds", ""},
-}
-
-// idField derives an id field from a list field by WDT's naming, the one
-// the documented pair shows (shoplist -> shop_id): drop a "list" suffix or
-// a plural "s" and add "_id" (trades -> trade_id, goods_list -> goods_id,
-// warehouses -> warehouse_id) [I]. Any other *_id of an entry (shop_id on
-// a trade, warehouse_id on a stock row) names another document, so no
-// wider guess is made: a list without its own id is an error.
-func idField(list string) string {
-	k := strings.TrimSuffix(strings.TrimSuffix(list, "list"), "_")
-	if k != "goods" && len(k) > 1 {
-		k = strings.TrimSuffix(k, "s")
-	}
-	return k + "_id"
-}
-
 // page extracts the documents of a successful answer.
 func (cl *call) page(obj object, pageNo, pageSize int) (vendor.Page, error) {
 	total := -1
@@ -601,11 +603,11 @@ func (cl *call) page(obj object, pageNo, pageSize int) (vendor.Page, error) {
 		total = n
 	}
 
-	name := strings.TrimPrefix(cl.api, strings.TrimPrefix(openapi2Prefix, "/"))
-	name = strings.TrimPrefix(strings.TrimPrefix(name, "/"), qimenRouterPrefix)
-	spec, known := knownLists[name]
+	// The catalogue names the list field of its interfaces; for one it
+	// lacks (list ""), the first array of the answer is the list.
+	spec := struct{ list string }{cl.entry.List}
 	var raw json.RawMessage
-	if known {
+	if spec.list != "" {
 		raw, _ = obj.get(spec.list)
 	} else {
 		for _, f := range obj {
@@ -621,8 +623,9 @@ func (cl *call) page(obj object, pageNo, pageSize int) (vendor.Page, error) {
 			return vendor.Page{Total: total, Size: pageSize, Code: "0"}, nil
 		}
 	}
-	if spec.id == "" {
-		spec.id = idField(spec.list)
+	ids := cl.entry.ID
+	if len(ids) == 0 && !cl.configured {
+		return vendor.Page{}, cl.fail(vendor.Permanent, "", catalogue.UnknownHint(Vendor))
 	}
 
 	// A missing or null list is an empty page when nothing is left to
@@ -643,11 +646,21 @@ func (cl *call) page(obj object, pageNo, pageSize int) (vendor.Page, error) {
 		if err := json.Unmarshal(item, &row); err != nil || row == nil {
 			return vendor.Page{}, cl.fail(vendor.Permanent, "", fmt.Sprintf("%s[%d] is not an object", spec.list, i))
 		}
-		id, ok := scalarText(row[spec.id])
-		if !ok || id == "" {
-			return vendor.Page{}, cl.fail(vendor.Permanent, "", fmt.Sprintf("%s[%d] has no %s to use as document id", spec.list, i, spec.id))
+		parts := make([]string, len(ids))
+		for j, f := range ids {
+			v, ok := scalarText(row[f])
+			if !ok || v == "" {
+				return vendor.Page{}, cl.fail(vendor.Permanent, "", fmt.Sprintf("%s[%d] has no %s to use as document id", spec.list, i, f))
+			}
+			parts[j] = v
 		}
-		docs = append(docs, vendor.Document{ID: id, Modified: parseModified(row["modified"]), Filter: parseModified(row[cl.c.filterField()]), Raw: item})
+		var mod time.Time
+		for _, f := range cl.entry.Modified {
+			if mod = parseModified(row[f]); !mod.IsZero() {
+				break
+			}
+		}
+		docs = append(docs, vendor.Document{ID: strings.Join(parts, ":"), Modified: mod, Filter: parseModified(row[cl.c.filterField()]), Raw: item})
 	}
 
 	// WDT pages from 0: page_no p covers rows p*size .. (p+1)*size-1. An

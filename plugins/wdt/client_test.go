@@ -660,17 +660,6 @@ func TestOtherInterfaces(t *testing.T) {
 	}
 }
 
-func TestIDField(t *testing.T) {
-	for list, want := range map[string]string{
-		"shoplist": "shop_id", "trades": "trade_id", "goods_list": "goods_id",
-		"warehouses": "warehouse_id", "refunds": "refund_id", "stocks": "stock_id",
-	} {
-		if got := idField(list); got != want {
-			t.Errorf("idField(%q) = %q, want %q", list, got, want)
-		}
-	}
-}
-
 // --- requests ------------------------------------------------------------
 
 func TestRequestFields(t *testing.T) {

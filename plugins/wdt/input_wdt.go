@@ -7,6 +7,7 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/erpsync/erpsync/internal/catalogue"
 	"github.com/erpsync/erpsync/plugins/poll"
 )
 
@@ -21,21 +22,12 @@ const (
 	wiFieldTargetAppKey   = "target_app_key"
 )
 
-// wdtLimits: page_size 1..100; query interfaces with windows allow at most
-// 30 days (trade_query.php 60 minutes); shops are read in full.
-var wdtLimits = poll.VendorLimits{MaxSpan: 30 * 24 * time.Hour, DefaultSpan: time.Hour, MaxPageSize: 100}
-
-// wdtAPILimits are the interfaces whose limits differ from wdtLimits.
-var wdtAPILimits = map[string]poll.VendorLimits{
-	"trade_query.php": {MaxSpan: time.Hour, MaxPageSize: 100},
-}
-
-func limitsFor(api string) poll.VendorLimits {
-	if l, ok := wdtAPILimits[strings.TrimSpace(api)]; ok {
-		return l
-	}
-	return wdtLimits
-}
+// wdtLimits are the limits of an interface the catalogue lacks (its WDT
+// defaults: windows of at most 30 days, pages of 100).
+var wdtLimits = func() poll.VendorLimits {
+	d := catalogue.Defaults(Vendor)
+	return poll.VendorLimits{MaxSpan: d.MaxSpan(), DefaultSpan: time.Hour, MaxPageSize: d.Paging.MaxSize}
+}()
 
 func wdtInputSpec() *service.ConfigSpec {
 	return service.NewConfigSpec().
@@ -65,12 +57,12 @@ Windows of `+"`trade_query.php`"+` span at most 60 minutes, of other interfaces 
 			service.NewStringField(wiFieldQimenAppSecret).Description("Qimen: your app secret.").Secret().Default(""),
 			service.NewStringField(wiFieldTargetAppKey).Description("Qimen: WDT's app key (target_app_key).").Default(""),
 		).
-		Fields(poll.Fields(
-			"openapi2: the php interface, e.g. `shop.php`; qimen: the method, e.g. `wdt.shop.query`.",
-			"Bloblang building the business fields (filters such as `is_disabled`, `platform`, windows as `start_time`/`end_time`).",
+		Fields(poll.InterfaceFields(Vendor,
+			"openapi2: the php interface, e.g. `shop.php` or `stockout_order_query_trade.php`; qimen: the method, e.g. `wdt.shop.query`: one of erpsync's catalogue (`erpsync catalogue wdt`, with each interface's maximum window: 60 minutes for several), or any other list interface described by `interface`.",
+			"Bloblang building the business fields (filters such as `is_disabled`, `platform`, windows as `start_time`/`end_time`). Omitted: the catalogue's window fields (`start_time`/`end_time`) are sent with the window's bounds.",
 			wdtLimits)...).
 		// One rule: a second LintRule call replaces the first.
-		LintRule(poll.LintRules("wdt", wdtLimits, wdtAPILimits)+`
+		LintRule(poll.CatalogueLintRules(Vendor)+`
 root = root.concat(match {
   this.protocol.or("openapi2") == "openapi2" && (this.appkey.or("") == "" || this.appsecret.or("") == "") => ["wdt: protocol openapi2 needs appkey and appsecret"],
   this.protocol.or("openapi2") == "qimen" && (this.app_key.or("") == "" || this.app_secret.or("") == "" || this.target_app_key.or("") == "") => ["wdt: protocol qimen needs app_key, app_secret and target_app_key"],
@@ -107,18 +99,32 @@ func newWDTInputFromParsed(conf *service.ParsedConfig, mgr *service.Resources) (
 			return nil, err
 		}
 	}
-	api, err := conf.FieldString(poll.FieldAPI)
+	protocol := strings.ToLower(strings.TrimSpace(cfg.Protocol))
+	if protocol == "" {
+		protocol = ProtocolOpenapi2
+	}
+	iface, err := poll.ParseInterface(conf, Vendor, protocol)
 	if err != nil {
 		return nil, err
 	}
-	opts, err := poll.ParseOptions(conf, Vendor, limitsFor(api))
+	lim := iface.Limits()
+	if !iface.Catalogued && lim.DefaultSpan == lim.MaxSpan {
+		lim.DefaultSpan = wdtLimits.DefaultSpan
+	}
+	opts, err := poll.ParseOptions(conf, Vendor, lim)
 	if err != nil {
 		return nil, err
 	}
 	poll.WarnFutureStart(mgr.Logger(), opts, time.Now())
 	if opts.FilterField == "" {
 		opts.FilterField = DefaultFilterField
+		if iface.Window != nil {
+			opts.FilterField = iface.Window.Filter
+		}
 	}
+	opts.StableFilter = iface.Window != nil && iface.Window.Stable && opts.FilterField == iface.Window.Filter
+	opts.ApplyInterface(iface)
+	cfg.Interface = &iface.Entry
 	cfg.FilterField = opts.FilterField
 	cfg.MaxAnswerBytes = int64(opts.MaxAnswerBytes)
 	if opts.Timeout > 0 {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/erpsync/erpsync/internal/catalogue"
 	"github.com/erpsync/erpsync/internal/vendor"
 )
 
@@ -71,6 +72,10 @@ type ClientConfig struct {
 	// data); FetchPage sets vendor.Document.Filter from it. "":
 	// DefaultFilterField.
 	FilterField string
+	// Interface describes the interface read (the catalogue's entry with
+	// the user's settings); nil: each call looks its api up in the
+	// catalogue, and an interface it lacks is refused.
+	Interface *catalogue.Entry
 	// MaxAnswerBytes bounds one answer body; 0 means DefaultMaxAnswer.
 	MaxAnswerBytes int64
 }
@@ -89,6 +94,7 @@ type Client struct {
 	hc     *http.Client
 	filter string
 	maxAns int64
+	iface  *catalogue.Entry
 }
 
 // NewClient checks cfg and returns a client. A missing credential is an
@@ -128,7 +134,22 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		hc:     hc,
 		filter: filter,
 		maxAns: maxAns,
+		iface:  cfg.Interface,
 	}, nil
+}
+
+// entryFor is the description of api: the configured one when it names
+// api, else the catalogue's, else the vendor's defaults (no id field).
+func (c *Client) entryFor(api string) (catalogue.Entry, bool) {
+	if c.iface != nil && catalogue.Normalize(vendorName, c.iface.Interface) == catalogue.Normalize(vendorName, api) {
+		return *c.iface, true
+	}
+	if e, ok := catalogue.Lookup(vendorName, api); ok {
+		return e, false
+	}
+	e := catalogue.Defaults(vendorName)
+	e.Interface = api
+	return e, false
 }
 
 // DefaultPageSize is the page size used when the caller passes 0. XBB
@@ -185,7 +206,8 @@ func (c *Client) FetchPage(ctx context.Context, api string, params map[string]an
 		return vendor.Page{}, err
 	}
 
-	body, err := c.buildBody(params, vpage, size)
+	entry, configured := c.entryFor(api)
+	body, err := c.buildBody(params, entry.Paging, vpage, size)
 	if err != nil {
 		return vendor.Page{}, c.clientErr(path, "params cannot be encoded as JSON: "+err.Error())
 	}
@@ -196,12 +218,12 @@ func (c *Client) FetchPage(ctx context.Context, api string, params map[string]an
 	if err != nil {
 		return vendor.Page{}, err
 	}
-	return c.parse(path, vpage, size, status, header, raw, sign)
+	return c.parse(path, entry, configured, vpage, size, status, header, raw, sign)
 }
 
 // buildBody is the JSON body of one list call: a copy of params (the
 // caller's map is not modified) plus the envelope and paging fields.
-func (c *Client) buildBody(params map[string]any, vpage, size int) ([]byte, error) {
+func (c *Client) buildBody(params map[string]any, paging catalogue.Paging, vpage, size int) ([]byte, error) {
 	payload := make(map[string]any, len(params)+4)
 	for k, v := range params {
 		payload[k] = v
@@ -210,8 +232,8 @@ func (c *Client) buildBody(params map[string]any, vpage, size int) ([]byte, erro
 	if c.userID != "" {
 		payload["userId"] = c.userID
 	}
-	payload["page"] = vpage
-	payload["pageSize"] = size
+	payload[paging.Page] = vpage
+	payload[paging.Size] = size
 	return json.Marshal(payload)
 }
 
@@ -269,7 +291,7 @@ type listResult struct {
 	PageSize   json.RawMessage `json:"pageSize"`
 }
 
-func (c *Client) parse(path string, vpage, size, status int, header http.Header, raw []byte, sign string) (vendor.Page, error) {
+func (c *Client) parse(path string, entry catalogue.Entry, configured bool, vpage, size, status int, header http.Header, raw []byte, sign string) (vendor.Page, error) {
 	ok2xx := status >= 200 && status < 300
 	var env envelope
 	if !json.Valid(raw) {
@@ -306,7 +328,7 @@ func (c *Client) parse(path string, vpage, size, status int, header http.Header,
 		}
 		return vendor.Page{}, c.answerErr(path, status, header, kind, code, msg, sign)
 	}
-	return c.parseList(path, vpage, size, env.Result)
+	return c.parseList(path, entry, configured, vpage, size, env.Result)
 }
 
 // shapeKind classifies valid JSON that is not the envelope: on a 2xx it is
@@ -328,7 +350,7 @@ func (c *Client) shapeKind(status int) vendor.Kind {
 // rows for this page, is a transient error (XBB answers a list call with
 // result.list [C]); more pages follow while totalPage or the totalCount
 // says so. The poll engine checks pages against each other.
-func (c *Client) parseList(path string, vpage, size int, result json.RawMessage) (vendor.Page, error) {
+func (c *Client) parseList(path string, entry catalogue.Entry, configured bool, vpage, size int, result json.RawMessage) (vendor.Page, error) {
 	page := vendor.Page{Total: -1, Size: size, Code: "1"}
 	if isNull(result) {
 		return vendor.Page{}, c.inconsistent(path, "success with a null result")
@@ -336,6 +358,18 @@ func (c *Client) parseList(path string, vpage, size int, result json.RawMessage)
 	var res listResult
 	if err := json.Unmarshal(result, &res); err != nil {
 		return vendor.Page{}, c.shapeErr(path, "result is not an object: "+vendor.Snippet(result))
+	}
+	if entry.List != "" && entry.List != "list" {
+		var m map[string]json.RawMessage
+		_ = json.Unmarshal(result, &m)
+		res.List = m[entry.List]
+	}
+	idFields, modField := entry.ID, "updateTime"
+	if len(entry.Modified) > 0 {
+		modField = entry.Modified[0]
+	}
+	if len(idFields) == 0 && !configured {
+		return vendor.Page{}, c.clientErr(path, catalogue.UnknownHint(vendorName))
 	}
 	totalCount, hasCount := rawInt(res.TotalCount)
 	totalPage, hasPages := rawInt(res.TotalPage)
@@ -362,16 +396,21 @@ func (c *Client) parseList(path string, vpage, size int, result json.RawMessage)
 		if err := json.Unmarshal(it, &fields); err != nil || fields == nil {
 			return vendor.Page{}, c.shapeErr(path, fmt.Sprintf("result.list[%d] is not an object: %s", i, vendor.Snippet(it)))
 		}
-		id, err := idText(fields["dataId"])
-		if err != nil {
-			return vendor.Page{}, c.shapeErr(path, fmt.Sprintf("result.list[%d].dataId %s", i, err))
+		parts := make([]string, len(idFields))
+		for j, f := range idFields {
+			v, err := idText(fieldOf(fields, f))
+			if err != nil {
+				return vendor.Page{}, c.shapeErr(path, fmt.Sprintf("result.list[%d].%s %s", i, f, err))
+			}
+			parts[j] = v
 		}
-		mod, err := unixTime(fields["updateTime"])
+		id := strings.Join(parts, ":")
+		mod, err := unixTime(fieldOf(fields, modField))
 		if err != nil {
-			return vendor.Page{}, c.shapeErr(path, fmt.Sprintf("result.list[%d] (dataId %s).updateTime %s", i, id, err))
+			return vendor.Page{}, c.shapeErr(path, fmt.Sprintf("result.list[%d] (id %s).%s %s", i, id, modField, err))
 		}
 		filter := mod
-		if c.filter != "updateTime" {
+		if c.filter != modField {
 			// An odd value gives no filter time: the engine then reads the
 			// window by page numbers instead of failing the page.
 			filter, _ = unixTime(fieldOf(fields, c.filter))

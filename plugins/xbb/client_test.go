@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/erpsync/erpsync/internal/catalogue"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -219,7 +220,7 @@ func TestSignLeadingZero(t *testing.T) {
 			{"attr": "updateTime", "symbol": "greaterequal", "value": []int64{fixedNow.Add(-40*24*time.Hour).Unix() - int64(i)}},
 		}}
 		var err error
-		if body, err = c.buildBody(params, 1, 100); err != nil {
+		if body, err = c.buildBody(params, catalogue.Defaults(catalogue.XBB).Paging, 1, 100); err != nil {
 			t.Fatal(err)
 		}
 		sign = Sign(body, sb.cfg.Token)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/erpsync/erpsync/internal/catalogue"
 	"github.com/erpsync/erpsync/plugins/poll"
 )
 
@@ -17,7 +18,10 @@ const (
 )
 
 // xbbLimits: XBB documents no window maximum; pages are 100 at most.
-var xbbLimits = poll.VendorLimits{DefaultSpan: 168 * time.Hour, MaxPageSize: maxPageSize}
+var xbbLimits = func() poll.VendorLimits {
+	d := catalogue.Defaults(vendorName)
+	return poll.VendorLimits{MaxSpan: d.MaxSpan(), DefaultSpan: d.DefaultSpan(), MaxPageSize: d.Paging.MaxSize}
+}()
 
 func xbbInputSpec() *service.ConfigSpec {
 	return service.NewConfigSpec().
@@ -41,11 +45,11 @@ Pages hold at most 100 items. A `+"`window.start`"+` in the future is not a lint
 			service.NewStringField(xiFieldToken).Description("Company API token; it signs every request.").Secret(),
 			service.NewStringField(xiFieldUserID).Description("Operator id sent as userId; empty sends none.").Default(""),
 		).
-		Fields(poll.Fields(
-			"Interface under /pro/v2/api/, e.g. `product/list`.",
+		Fields(poll.InterfaceFields(vendorName,
+			"Interface under /pro/v2/api/, e.g. `product/list`, `customer/list` or `contract/list`: one of erpsync's catalogue (`erpsync catalogue xbb`), or any other list interface described by `interface`.",
 			"Bloblang building the request body's business fields (conditions, formId, ...).",
 			xbbLimits)...).
-		LintRule(poll.LintRules("xbb", xbbLimits, nil)).
+		LintRule(poll.CatalogueLintRules(vendorName)).
 		Example("Products changed since the last run", "Incremental product sync by updateTime with one hour of overlap, as in the XBB case study.", `
 input:
   xbb:
@@ -83,10 +87,18 @@ func newXBBInputFromParsed(conf *service.ParsedConfig, mgr *service.Resources) (
 	if cfg.UserID, err = conf.FieldString(xiFieldUserID); err != nil {
 		return nil, err
 	}
-	opts, err := poll.ParseOptions(conf, vendorName, xbbLimits)
+	iface, err := poll.ParseInterface(conf, vendorName, "")
 	if err != nil {
 		return nil, err
 	}
+	opts, err := poll.ParseOptions(conf, vendorName, iface.Limits())
+	if err != nil {
+		return nil, err
+	}
+	// XBB windows are conditions inside the params mapping (with the
+	// form's formId), never plain fields: only document_id applies.
+	opts.DocumentID = iface.DocumentID
+	cfg.Interface = &iface.Entry
 	if opts.FilterField == "" {
 		opts.FilterField = DefaultFilterField
 	}
