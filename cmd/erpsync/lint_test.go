@@ -91,6 +91,12 @@ func TestLintRefusesWhatRunRefuses(t *testing.T) {
 		{"max_span not a duration", "xbb", "  window:\n    max_span: soon\n", "window.max_span", "positive duration"},
 		{"max_span above an interface's maximum", "wdt", "  api: trade_query.php\n  window:\n    max_span: 2h\n", "window.max_span", "vendor maximum of 1h"},
 		{"lookback not shorter than max_span", "xbb", "  window:\n    max_span: 1h\n    lookback: 1h\n", "window.lookback", "shorter than window.max_span"},
+		{"interface not in the catalogue", "jushuitan", "  api: /open/some/thing/query\n", "interface.id_fields", "erpsync catalogue jushuitan"},
+		{"wdt interface not in the catalogue", "wdt", "  api: purchase_order_query.php\n", "interface.id_fields", "interface.document_id"},
+		{"xbb interface not in the catalogue", "xbb", "  api: paymentSheet/list\n", "interface.id_fields", "interface.modified_fields"},
+		{"interface max_span", "jushuitan", "  api: /open/some/thing/query\n  interface:\n    id_fields: [x_id]\n    max_span: 1h\n  window:\n    max_span: 2h\n", "window.max_span", "vendor maximum of 1h"},
+		{"interface max_page_size", "wdt", "  api: purchase_order_query.php\n  interface:\n    id_fields: [purchase_id]\n    max_page_size: 40\n  page_size: 41\n", "page_size", "to 40"},
+		{"both id settings", "wdt", "  api: purchase_order_query.php\n  interface:\n    id_fields: [a]\n    document_id: 'root = this.a'\n", "interface.id_fields", "not both"},
 	}
 	dir := t.TempDir()
 	for _, tc := range cases {
@@ -131,6 +137,9 @@ func TestLintAcceptsGoodVendorConfigs(t *testing.T) {
 		{"wdt", "  base_url: \"\"\n  page_size: 100\n  window:\n    start: \"2024-06-01T00:00:00Z\"\n    lookback: 10m\n"},
 		{"wdt", "  api: trade_query.php\n  window:\n    max_span: 1h\n    lookback: 5m\n"},
 		{"xbb", "  page_size: 100\n  window:\n    start: 2024-06-01T00:00:00.5+08:00\n    max_span: 2000h\n"},
+		{"jushuitan", "  api: /open/some/thing/query\n  interface:\n    id_fields: [x_id]\n    list: items\n    max_span: 24h\n  window:\n    max_span: 24h\n"},
+		{"wdt", "  api: purchase_order_query.php\n  interface:\n    document_id: 'root = this.purchase_no'\n  window:\n    max_span: 1h\n"},
+		{"xbb", "  api: paymentSheet/list\n  interface:\n    id_fields: [dataId]\n"},
 	} {
 		p := filepath.Join(dir, "good"+string(rune('a'+i))+".yaml")
 		if err := os.WriteFile(p, []byte(streamWith(c.vendor, c.extra)), 0o600); err != nil {

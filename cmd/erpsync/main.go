@@ -47,6 +47,7 @@ func main() {
 		service.CLIOptAddCommand(studioCommand()),
 		service.CLIOptAddCommand(docsCommand()),
 		service.CLIOptAddCommand(healthcheckCommand()),
+		service.CLIOptAddCommand(catalogueCommand()),
 	}
 	opts = append(opts, guard.CLIOpts()...)
 	run := func() (int, error) { return service.RunCLIToCode(ctx, opts...) }

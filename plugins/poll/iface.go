@@ -59,7 +59,7 @@ type Interface struct {
 
 // Limits are the engine's limits of the interface.
 func (i Interface) Limits() VendorLimits {
-	return VendorLimits{MaxSpan: i.MaxSpan(), DefaultSpan: i.DefaultSpan(), MaxPageSize: i.Paging.MaxSize}
+	return InterfaceLimits(i.Entry)
 }
 
 // ParseInterface reads `api` and `interface` and resolves them against the

@@ -152,7 +152,7 @@ func WarnFutureStart(log *service.Logger, o Options, now time.Time) {
 func CatalogueLimits(vendorName string) map[string]VendorLimits {
 	out := map[string]VendorLimits{}
 	for _, e := range catalogue.All(vendorName) {
-		l := VendorLimits{MaxSpan: e.MaxSpan(), DefaultSpan: e.DefaultSpan(), MaxPageSize: e.Paging.MaxSize}
+		l := InterfaceLimits(e)
 		for _, n := range catalogue.Spellings(vendorName) {
 			if c, ok := catalogue.Lookup(vendorName, n); ok && c.Interface == e.Interface {
 				out[n] = l
@@ -160,6 +160,17 @@ func CatalogueLimits(vendorName string) map[string]VendorLimits {
 		}
 	}
 	return out
+}
+
+// InterfaceLimits are the engine limits of an entry; one read whole (no
+// window in the catalogue) takes the vendor's default window limits
+// should a config give it a window anyway.
+func InterfaceLimits(e catalogue.Entry) VendorLimits {
+	if e.Window == nil {
+		d := catalogue.Defaults(e.Vendor)
+		return VendorLimits{MaxSpan: d.MaxSpan(), DefaultSpan: d.DefaultSpan(), MaxPageSize: e.Paging.MaxSize}
+	}
+	return VendorLimits{MaxSpan: e.MaxSpan(), DefaultSpan: e.DefaultSpan(), MaxPageSize: e.Paging.MaxSize}
 }
 
 // CatalogueLintRules is the lint rule of a vendor's polling input: the

@@ -108,7 +108,7 @@ func newWDTInputFromParsed(conf *service.ParsedConfig, mgr *service.Resources) (
 		return nil, err
 	}
 	lim := iface.Limits()
-	if !iface.Catalogued && lim.DefaultSpan == lim.MaxSpan {
+	if (!iface.Catalogued || iface.Window == nil) && lim.DefaultSpan == lim.MaxSpan {
 		lim.DefaultSpan = wdtLimits.DefaultSpan
 	}
 	opts, err := poll.ParseOptions(conf, Vendor, lim)
