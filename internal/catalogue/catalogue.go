@@ -85,6 +85,10 @@ type Entry struct {
 	// Notes are facts that do not fit a field (date_type values, status
 	// codes, quirks seen).
 	Notes string `yaml:"notes,omitempty"`
+	// Sandbox is the dataset of `erpsync sandbox` that simulates the
+	// interface (its truth: GET /_sandbox/source/<dataset>); the
+	// catalogue's tests read every entry through it.
+	Sandbox string `yaml:"sandbox,omitempty"`
 }
 
 // Window is how an interface takes a time window.
