@@ -41,6 +41,7 @@ run source   bench           bench.test   -test.bench JushuitanBackfill -test.be
 run k3cloud  plugins/kingdee kingdee.test -test.bench BatchSave -test.count 3 -test.benchtime 3x
 run mysql    plugins/mysql   mysql.test   -test.bench BenchmarkMySQLOutput -test.count 3
 run kafka    plugins/kafka   kafka.test   -test.bench BenchmarkKafkaOutput -test.count 3
+run catalogue bench          bench.test   -test.bench CatalogueCalls -test.benchtime 1x -test.count 1
 run mapping  bench           bench.test   -test.bench XBBProductMapping -test.count 3
 run memory   bench           bench.test   -test.bench StreamMemory -test.benchtime 1x
 

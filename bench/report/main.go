@@ -144,6 +144,28 @@ var sections = []section{
 		},
 	},
 	{
+		file: "catalogue", title: "Vendor calls per document, every catalogued interface",
+		command: "BENCH_CATALOGUE_RECORDS=2000 go test -run '^$' -bench CatalogueCalls -benchtime 1x ./bench/",
+		about:   "Every interface of the catalogue (`erpsync catalogue`), on every protocol, read from the sandbox (2000 documents per dataset over its 30 days, no rate limits) by its input with nothing but `api` and a window start: the catalogue's window fields, default span and page size. Baseline, computed in the same run from the sandbox's truth: the fewest calls the limits allow, one per page and at least one per window of the default span. `of-min` = minimum / calls (1: no call wasted). Calls above the minimum are the engine's confirmations: an interface without a total count has its short last page asked for again, and a window whose documents may move while read is read twice.",
+		render: func(r results) (string, error) {
+			var names []string
+			for b := range r {
+				if strings.HasPrefix(b, "BenchmarkCatalogueCalls/") {
+					names = append(names, b)
+				}
+			}
+			if len(names) == 0 {
+				return "", fmt.Errorf("no BenchmarkCatalogueCalls results")
+			}
+			sort.Strings(names)
+			s := row("interface", "documents", "calls", "minimum", "calls/doc", "minimum / calls") + row("---", "---", "---", "---", "---", "---")
+			for _, b := range names {
+				s += row("`"+strings.TrimPrefix(b, "BenchmarkCatalogueCalls/")+"`", f(r.med(b, "docs"), 0), f(r.med(b, "calls"), 0), f(r.med(b, "min-calls"), 0), f(r.med(b, "calls/doc"), 4), "**"+f(r.med(b, "of-min"), 3)+"**")
+			}
+			return s, nil
+		},
+	},
+	{
 		file: "mapping", title: "Shipped Bloblang mapping vs the same mapping in Go",
 		command: "go test -run '^$' -bench XBBProductMapping -count 3 ./bench/",
 		about:   "The `map_product` mapping of `config/streams/xbb_products_to_mysql.yaml`, read from the shipped file, over 1000 sandbox products per op; baseline: the same transformation hand-written in Go (the benchmark first checks both agree).",

@@ -32,96 +32,6 @@ import (
 	"github.com/erpsync/erpsync/sandbox"
 )
 
-// reading is one way to read an entry: its api on one protocol.
-type reading struct {
-	entry    catalogue.Entry
-	api      string
-	protocol string // wdt only
-}
-
-func (r reading) name() string {
-	if r.protocol != "" {
-		return r.entry.Vendor + "/" + r.protocol + "/" + r.api
-	}
-	return r.entry.Vendor + "/" + r.api
-}
-
-// readings lists every entry on every protocol that serves it: a WDT
-// entry is read as its php file on openapi2 and as its method on Qimen.
-func readings(t *testing.T) []reading {
-	var out []reading
-	for _, e := range catalogue.All("") {
-		if e.Vendor != catalogue.WDT {
-			out = append(out, reading{entry: e, api: e.Interface})
-			continue
-		}
-		for _, p := range e.Protocols {
-			api := ""
-			for _, n := range e.Names() {
-				if strings.HasSuffix(n, ".php") == (p == wdt.ProtocolOpenapi2) {
-					api = n
-					break
-				}
-			}
-			if api == "" {
-				t.Errorf("wdt %s: served on %s but names no %s interface", e.Interface, p, p)
-				continue
-			}
-			out = append(out, reading{entry: e, api: api, protocol: p})
-		}
-	}
-	return out
-}
-
-func credentials(r reading, url string) string {
-	switch r.entry.Vendor {
-	case catalogue.Jushuitan:
-		return fmt.Sprintf("jushuitan:\n  base_url: %s\n  app_key: sandbox-jst-app\n  app_secret: sandbox-jst-secret\n  access_token: sandbox-jst-token\n  refresh_token: sandbox-jst-refresh\n", url)
-	case catalogue.XBB:
-		return fmt.Sprintf("xbb:\n  base_url: %s\n  corpid: sandbox-xbb-corp\n  token: sandbox-xbb-token\n", url)
-	}
-	if r.protocol == wdt.ProtocolQimen {
-		return fmt.Sprintf("wdt:\n  base_url: %s\n  protocol: qimen\n  sid: sandbox-wdt-sid\n  app_key: sandbox-qm-app\n  app_secret: sandbox-qm-secret\n  target_app_key: sandbox-qm-target\n", url)
-	}
-	return fmt.Sprintf("wdt:\n  base_url: %s\n  sid: sandbox-wdt-sid\n  appkey: sandbox-wdt-key\n  appsecret: sandbox-wdt-secret\n", url)
-}
-
-// earliest is the oldest filter time of a dataset's truth.
-func earliest(t *testing.T, sb *sandbox.Server, dataset string) time.Time {
-	t.Helper()
-	var first time.Time
-	for _, d := range sb.Env().Dataset(dataset).Truth() {
-		at := d.Modified
-		if d.Created != "" {
-			at = d.Created
-		}
-		v, err := time.ParseInLocation("2006-01-02 15:04:05", at, shanghai)
-		if err != nil {
-			t.Fatalf("%s: truth time %q: %v", dataset, at, err)
-		}
-		if first.IsZero() || v.Before(first) {
-			first = v
-		}
-	}
-	return first
-}
-
-// inputYAML is an input reading r with nothing but what the catalogue
-// says: no params mapping (XBB, whose windows are conditions, gets the
-// one its docs show), the default span and page size.
-func inputYAML(r reading, url string, start time.Time) string {
-	var b strings.Builder
-	b.WriteString(credentials(r, url))
-	fmt.Fprintf(&b, "  api: %s\n  stop_when_caught_up: true\n", r.api)
-	if w := r.entry.Window; w != nil {
-		if r.entry.Vendor == catalogue.XBB {
-			b.WriteString("  params: |\n    root.conditions = [\n      {\"attr\": \"" + w.Filter + "\", \"symbol\": \"greaterequal\", \"value\": [@window_start.ts_unix()]},\n      {\"attr\": \"" + w.Filter + "\", \"symbol\": \"lessequal\", \"value\": [@window_end.ts_unix()]}\n    ]\n")
-		}
-		fmt.Fprintf(&b, "  window:\n    start: %s\n    lag: 0s\n    lookback: 0s\n", start.Format(time.RFC3339))
-	}
-	return b.String()
-}
-
 func noLimits(o *sandbox.Options) { o.Limits = false }
 
 // passes are, for interfaces whose default answer is a documented subset
@@ -153,16 +63,16 @@ func TestEveryEntryIsSimulated(t *testing.T) {
 // fewest the limits allow.
 func TestIntegrationEveryEntryReadsEveryDocumentOnce(t *testing.T) {
 	sb := streamtest.StartSandbox(t, 300, noLimits)
-	for _, r := range readings(t) {
-		t.Run(r.name(), func(t *testing.T) {
-			if r.entry.Sandbox == "" {
+	for _, r := range streamtest.Readings(t) {
+		t.Run(r.Name(), func(t *testing.T) {
+			if r.Entry.Sandbox == "" {
 				t.Skip("not simulated: TestEveryEntryIsSimulated fails for it")
 			}
-			start := earliest(t, sb, r.entry.Sandbox).Add(-time.Minute)
-			in := inputYAML(r, sb.URL(), start)
-			ps, split := passes[r.entry.Interface]
+			start := streamtest.Earliest(t, sb, r.Entry.Sandbox).Add(-time.Minute)
+			in := r.InputYAML(sb.URL(), start)
+			ps, split := passes[r.Entry.Interface]
 			if !split {
-				streamtest.ExactlyOnce(t, sb, r.entry.Sandbox, streamtest.RunInput(t, in))
+				streamtest.ExactlyOnce(t, sb, r.Entry.Sandbox, streamtest.RunInput(t, in))
 				return
 			}
 			var got streamtest.Delivered
@@ -179,7 +89,7 @@ func TestIntegrationEveryEntryReadsEveryDocumentOnce(t *testing.T) {
 					got.Count[id] += n
 				}
 			}
-			streamtest.ExactlyOnce(t, sb, r.entry.Sandbox, got)
+			streamtest.ExactlyOnce(t, sb, r.Entry.Sandbox, got)
 		})
 	}
 }
@@ -190,31 +100,31 @@ func TestIntegrationEveryEntryReadsEveryDocumentOnce(t *testing.T) {
 // is answered.
 func TestIntegrationWindowOverTheMaximumRefused(t *testing.T) {
 	sb := streamtest.StartSandbox(t, 50, noLimits)
-	for _, r := range readings(t) {
-		if r.entry.MaxSpan() == 0 || r.entry.Window == nil {
+	for _, r := range streamtest.Readings(t) {
+		if r.Entry.MaxSpan() == 0 || r.Entry.Window == nil {
 			continue
 		}
-		t.Run(r.name(), func(t *testing.T) {
+		t.Run(r.Name(), func(t *testing.T) {
 			f := fetcher(t, r, sb.URL())
-			iface := poll.Interface{Entry: r.entry}
+			iface := poll.Interface{Entry: r.Entry}
 			end := time.Now().Truncate(time.Second)
 			ctx := context.Background()
-			_, err := f.FetchPage(ctx, r.api, params(r, iface, end.Add(-r.entry.MaxSpan()), end), 0, 0)
+			_, err := f.FetchPage(ctx, r.API, params(r, iface, end.Add(-r.Entry.MaxSpan()), end), 0, 0)
 			if err != nil {
-				t.Fatalf("a window of exactly %s was refused: %v", r.entry.MaxSpan(), err)
+				t.Fatalf("a window of exactly %s was refused: %v", r.Entry.MaxSpan(), err)
 			}
-			_, err = f.FetchPage(ctx, r.api, params(r, iface, end.Add(-r.entry.MaxSpan()-time.Hour), end), 0, 0)
+			_, err = f.FetchPage(ctx, r.API, params(r, iface, end.Add(-r.Entry.MaxSpan()-time.Hour), end), 0, 0)
 			var ve *vendor.Error
 			if !errors.As(err, &ve) || ve.Kind != vendor.Permanent || ve.Code == "" || ve.Msg == "" {
-				t.Fatalf("a window of %s + 1h: %v, want a permanent vendor error with code and message", r.entry.MaxSpan(), err)
+				t.Fatalf("a window of %s + 1h: %v, want a permanent vendor error with code and message", r.Entry.MaxSpan(), err)
 			}
 		})
 	}
 }
 
-func params(r reading, iface poll.Interface, start, end time.Time) map[string]any {
-	if r.entry.Vendor == catalogue.XBB {
-		f := r.entry.Window.Filter
+func params(r streamtest.Reading, iface poll.Interface, start, end time.Time) map[string]any {
+	if r.Entry.Vendor == catalogue.XBB {
+		f := r.Entry.Window.Filter
 		return map[string]any{"conditions": []any{
 			map[string]any{"attr": f, "symbol": "greaterequal", "value": []any{start.Unix()}},
 			map[string]any{"attr": f, "symbol": "lessequal", "value": []any{end.Unix()}},
@@ -223,17 +133,17 @@ func params(r reading, iface poll.Interface, start, end time.Time) map[string]an
 	return iface.WindowParams(start, end)
 }
 
-func fetcher(t *testing.T, r reading, url string) poll.Fetcher {
+func fetcher(t *testing.T, r streamtest.Reading, url string) poll.Fetcher {
 	t.Helper()
 	var f poll.Fetcher
 	var err error
-	switch r.entry.Vendor {
+	switch r.Entry.Vendor {
 	case catalogue.Jushuitan:
 		f, err = jushuitan.NewClient(jushuitan.ClientConfig{BaseURL: url, AppKey: "sandbox-jst-app", AppSecret: "sandbox-jst-secret", AccessToken: "sandbox-jst-token", RefreshToken: "sandbox-jst-refresh"})
 	case catalogue.XBB:
 		f, err = xbb.NewClient(xbb.ClientConfig{BaseURL: url, Corpid: "sandbox-xbb-corp", Token: "sandbox-xbb-token"})
 	default:
-		f, err = wdt.NewClient(wdt.ClientConfig{BaseURL: url, Protocol: r.protocol, SID: "sandbox-wdt-sid", AppKey: "sandbox-wdt-key", AppSecret: "sandbox-wdt-secret",
+		f, err = wdt.NewClient(wdt.ClientConfig{BaseURL: url, Protocol: r.Protocol, SID: "sandbox-wdt-sid", AppKey: "sandbox-wdt-key", AppSecret: "sandbox-wdt-secret",
 			QimenAppKey: "sandbox-qm-app", QimenAppSecret: "sandbox-qm-secret", TargetAppKey: "sandbox-qm-target"})
 	}
 	if err != nil {
@@ -248,35 +158,27 @@ func fetcher(t *testing.T, r reading, url string) poll.Fetcher {
 func TestLintRefusesAWindowOverEachMaximum(t *testing.T) {
 	bin := erpsynctest.Binary(t)
 	dir := t.TempDir()
-	for _, r := range readings(t) {
-		if r.entry.MaxSpan() == 0 {
+	for _, r := range streamtest.Readings(t) {
+		if r.Entry.MaxSpan() == 0 {
 			continue
 		}
 		for _, over := range []bool{false, true} {
-			span := r.entry.MaxSpan()
+			span := r.Entry.MaxSpan()
 			if over {
 				span += time.Hour
 			}
-			conf := "input:\n  " + strings.ReplaceAll(strings.TrimRight(credentials(r, "http://127.0.0.1:9")+fmt.Sprintf("  api: %s\n  window:\n    max_span: %s\n", r.api, catalogue.DurationText(span)), "\n"), "\n", "\n  ") + "\noutput:\n  drop: {}\n"
-			p := filepath.Join(dir, strings.NewReplacer("/", "_", ".", "_").Replace(r.name())+fmt.Sprint(over)+".yaml")
+			conf := "input:\n  " + strings.ReplaceAll(strings.TrimRight(r.Credentials("http://127.0.0.1:9")+fmt.Sprintf("  api: %s\n  window:\n    max_span: %s\n", r.API, catalogue.DurationText(span)), "\n"), "\n", "\n  ") + "\noutput:\n  drop: {}\n"
+			p := filepath.Join(dir, strings.NewReplacer("/", "_", ".", "_").Replace(r.Name())+fmt.Sprint(over)+".yaml")
 			if err := os.WriteFile(p, []byte(conf), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			out, err := exec.Command(bin, "lint", p).CombinedOutput()
 			switch {
 			case over && (err == nil || !strings.Contains(string(out), "above the vendor maximum")):
-				t.Errorf("%s: lint accepted max_span %s (maximum %s): %v %s", r.name(), span, r.entry.MaxSpan(), err, out)
+				t.Errorf("%s: lint accepted max_span %s (maximum %s): %v %s", r.Name(), span, r.Entry.MaxSpan(), err, out)
 			case !over && err != nil:
-				t.Errorf("%s: lint refused max_span at the maximum %s: %s", r.name(), span, out)
+				t.Errorf("%s: lint refused max_span at the maximum %s: %s", r.Name(), span, out)
 			}
 		}
 	}
 }
-
-
-var shanghai = func() *time.Location {
-	if loc, err := time.LoadLocation("Asia/Shanghai"); err == nil {
-		return loc
-	}
-	return time.FixedZone("CST", 8*3600)
-}()

@@ -1,0 +1,71 @@
+package bench
+
+import (
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/erpsync/erpsync/internal/streamtest"
+	"github.com/erpsync/erpsync/sandbox"
+)
+
+// minCalls is the fewest calls the limits allow for reading docs (their
+// filter times) from start to end: windows of span (none when span is 0,
+// a read whole), and in each at least one page of size.
+func minCalls(times []time.Time, start, end time.Time, span time.Duration, size int) int {
+	if span <= 0 || len(times) == 0 || times[0].IsZero() {
+		return max(1, (len(times)+size-1)/size)
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
+	calls, i := 0, 0
+	for lo := start; lo.Before(end); lo = lo.Add(span) {
+		hi := lo.Add(span)
+		n := 0
+		for i < len(times) && times[i].Before(hi) {
+			n++
+			i++
+		}
+		calls += max(1, (n+size-1)/size)
+	}
+	return calls
+}
+
+// BenchmarkCatalogueCalls reads every catalogued interface on every
+// protocol through its input with nothing but the catalogue's description
+// (default span and page size) against the sandbox, and reports the
+// vendor calls it made per document against the fewest the limits allow
+// (one call per page, at least one per window): of-min = min / calls, 1
+// meaning no call wasted.
+func BenchmarkCatalogueCalls(b *testing.B) {
+	records := envInt("BENCH_CATALOGUE_RECORDS", 2000)
+	for _, r := range streamtest.Readings(b) {
+		b.Run(r.Name(), func(b *testing.B) {
+			for range b.N {
+				sb := streamtest.StartSandbox(b, records, func(o *sandbox.Options) { o.Limits = false })
+				ds := r.Entry.Sandbox
+				start := streamtest.Earliest(b, sb, ds).Add(-time.Minute)
+				t0 := time.Now()
+				got := streamtest.RunInput(b, r.InputYAML(sb.URL(), start))
+				end := time.Now()
+				docs := len(got.Count)
+				if docs == 0 {
+					b.Fatal("read nothing")
+				}
+				calls := sb.Env().Stats.Count(r.Entry.Vendor, "", "")
+				// A read whole counts the documents it answers (a default
+				// filter such as enabled shops may answer fewer than the truth).
+				times := streamtest.FilterTimes(b, sb, ds)
+				if r.Entry.Window == nil {
+					times = make([]time.Time, docs)
+				}
+				minimum := minCalls(times, start, end, r.Entry.DefaultSpan(), r.Entry.Paging.DefaultSize)
+				b.ReportMetric(float64(docs), "docs")
+				b.ReportMetric(float64(calls), "calls")
+				b.ReportMetric(float64(minimum), "min-calls")
+				b.ReportMetric(float64(calls)/float64(docs), "calls/doc")
+				b.ReportMetric(float64(minimum)/float64(calls), "of-min")
+				b.ReportMetric(end.Sub(t0).Seconds(), "s")
+			}
+		})
+	}
+}
