@@ -133,9 +133,10 @@ type docQuery struct {
 	pageSize   int
 }
 
-// windowError is a refused window or page; its code and message are the
-// simulator's guesses [I]: the pages document the limits, not the answer
-// to a call that breaks them.
+// parseDocQuery validates the business fields of k. A refused window or
+// page answers code 100 with the returned message; code and message are
+// the simulator's guesses [I]: the pages document the limits, not the
+// answer to a call that breaks them.
 func parseDocQuery(k *docIface, p map[string]string) (docQuery, error) {
 	q := docQuery{k: k, pageSize: k.defSize, filters: map[string]string{}}
 	if v := p["page_size"]; v != "" {
