@@ -66,7 +66,9 @@ func DefaultOptions() Options {
 // Faults.Interfaces accepts and the names GET /_sandbox/source/{dataset}
 // serves.
 func DatasetNames() []string {
-	return []string{jushuitan.DatasetOtherInout, jushuitan.DatasetSkusn, jushuitan.DatasetSaleout, jushuitan.DatasetReceived, wdt.DatasetShops, xbb.DatasetProducts}
+	out := []string{jushuitan.DatasetOtherInout, jushuitan.DatasetSkusn, jushuitan.DatasetSaleout, jushuitan.DatasetReceived}
+	out = append(out, wdt.DatasetNames()...)
+	return append(out, xbb.DatasetProducts)
 }
 
 // Server is a running (or ready to run) sandbox.

@@ -27,6 +27,46 @@
 // derived from (seed, shop_id) when served, so a million shops start in
 // about two seconds.
 //
+// # Document interfaces
+//
+// Beside shop.php both routes serve seven windowed document interfaces
+// (docs.go, table docIfaces; facts and sources in the catalogue,
+// internal/catalogue/data/wdt.yaml): trade_query.php / wdt.trade.query
+// (dataset wdt_trades, list trades), stockout_order_query_trade.php /
+// wdt.stockout.order.query.trade (wdt_stockout_trade, stockout_list),
+// refund_query.php / wdt.refund.query (wdt_refunds, refunds),
+// stockin_order_query_refund.php / wdt.stockin.order.query.refund
+// (wdt_stockin_refund, stockin_list), stockin_order_query_purchase.php /
+// wdt.stockin.order.query.purchase (wdt_stockin_purchase, stockin_list),
+// stock_query.php / wdt.stock.query (wdt_stocks, stocks) and
+// goods_query.php / wdt.goods.query (wdt_goods, goods_list). Doc.ID is the
+// interface's id field in decimal (trade_id, stockout_id, refund_id,
+// stockin_id, rec_id, goods_id).
+//
+// Each takes start_time/end_time ("yyyy-MM-dd HH:mm:ss", China time, both
+// inclusive) on modified, at most 60 minutes for trades and 30 days for the
+// others; a wider window, a missing or half window and a page_size over the
+// interface's maximum answer code 100 (Qimen errorcode 100) [I code and
+// message]. A document key (trade_no, src_tid, stockout_no, refund_no,
+// spec_no, goods_no, ...) replaces the window. Sales stock-outs without
+// status, or with a status of 95 and more, are windowed on consign_time
+// and, without status, only shipped and completed bills are listed;
+// stock-ins without status list completed bills (80) only. Order: by the
+// window's time, then id [I]. Pages count from 0 with total_count; the
+// answer faults and the mutate fault apply per dataset as for shops (the
+// mutation writes the version into cs_remark or remark, or lowers a stock
+// row's stock_num).
+//
+// The data is generated from the seed: env.Records trades (at most
+// maxDocs) with one to four lines, combined SKUs split into their
+// components (suite_no), gift lines, partial shipments (actual_num below
+// num) and cancelled trades; one sales stock-out per approved, shipped or
+// completed trade (src_order_no = trade_no, src_tid = the trade's tid);
+// refunds of shipped trades (trade_no, tid); refund stock-ins of returned
+// goods (refund_no); a quarter as many purchase stock-ins; goods and one
+// stock row per spec and warehouse from the shared catalog (core.Catalog,
+// core.Stocks). Amounts carry two decimals, quantities four.
+//
 // Everything the contract marks as inferred ([I]) — error codes and
 // messages, clock tolerance, the rate limit, the is_disabled rule — lives in
 // config.go; the unknown treatment of empty values in the signature lives

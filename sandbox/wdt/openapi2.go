@@ -26,8 +26,8 @@ type o2Shops struct {
 	Shoplist   any    `json:"shoplist,omitempty"`
 }
 
-// o2Interfaces are the openapi2 interfaces the sandbox serves.
-var o2Interfaces = map[string]bool{"shop.php": true}
+// o2Known tells whether the sandbox serves openapi2 interface name.
+func o2Known(name string) bool { return name == "shop.php" || docByPHP(name) != nil }
 
 func (s *Sim) serveOpenapi2(w http.ResponseWriter, r *http.Request) {
 	iface := r.URL.Path
@@ -36,7 +36,7 @@ func (s *Sim) serveOpenapi2(w http.ResponseWriter, r *http.Request) {
 		core.WriteJSON(w, http.StatusOK, o2Error{Code: code, Message: msg})
 	}
 	name := strings.TrimPrefix(r.URL.Path, Openapi2Prefix)
-	if !o2Interfaces[name] {
+	if !o2Known(name) {
 		fail(codeNoInterface, msgNoInterface+": "+name)
 		return
 	}
@@ -78,6 +78,17 @@ func (s *Sim) serveOpenapi2(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.rateLimited(params["sid"]) {
 		fail(codeRateLimited, msgRateLimited)
+		return
+	}
+	if k := docByPHP(name); k != nil {
+		q, err := parseDocQuery(k, params)
+		if err != nil {
+			fail(codeBadParam, err.Error())
+			return
+		}
+		a := s.docPage(q, iface)
+		s.env.Stats.Record(Vendor, iface, strconv.Itoa(codeOK))
+		core.WriteJSON(w, http.StatusOK, a.fields(k, map[string]any{"code": codeOK, "message": ""}))
 		return
 	}
 	q, err := parseShopQuery(params)

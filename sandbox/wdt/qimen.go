@@ -66,11 +66,13 @@ func (s *Sim) serveQimen(w http.ResponseWriter, r *http.Request) {
 		gateway(qmMissingMethod)
 		return
 	}
-	if strings.TrimPrefix(method, qimenMethodPrefix) != qimenShopMethod {
+	method = strings.TrimPrefix(method, qimenMethodPrefix)
+	doc := docByMethod(method)
+	if method != qimenShopMethod && doc == nil {
 		gateway(qmInvalidMethod)
 		return
 	}
-	iface = qimenShopMethod
+	iface = method
 	if f := params["format"]; f != "" && f != "json" {
 		gateway(qmInvalidFormat)
 		return
@@ -116,6 +118,17 @@ func (s *Sim) serveQimen(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.rateLimited(params["sid"]) {
 		wdtError(codeRateLimited, msgRateLimited)
+		return
+	}
+	if doc != nil {
+		q, err := parseDocQuery(doc, params)
+		if err != nil {
+			wdtError(codeBadParam, err.Error())
+			return
+		}
+		a := s.docPage(q, iface)
+		s.env.Stats.Record(Vendor, iface, strconv.Itoa(codeOK))
+		core.WriteJSON(w, http.StatusOK, qmEnvelope{a.fields(doc, map[string]any{"errorcode": codeOK, "message": ""})})
 		return
 	}
 	q, err := parseShopQuery(params)

@@ -30,15 +30,17 @@ const (
 // maxBody bounds a request body; a shop query is a few hundred bytes.
 const maxBody = 1 << 20
 
-// Sim simulates WDT enterprise edition's shop list on both routes.
+// Sim simulates WDT enterprise edition's shop list and document
+// interfaces on both routes.
 type Sim struct {
 	env     *core.Env
 	cfg     Config
 	limiter *core.Limiter
 
-	mu sync.RWMutex
-	ds *core.Dataset
-	ix *shopIndex
+	mu   sync.RWMutex
+	ds   *core.Dataset
+	ix   *shopIndex
+	docs map[string]*core.Dataset // document datasets by name
 }
 
 var _ core.Simulator = (*Sim)(nil)
@@ -64,10 +66,32 @@ func (s *Sim) load() {
 	ds := core.NewDataset(DatasetShops, docs, mutateShop)
 	seed := s.env.Seed
 	ds.SetRender(func(doc core.Doc) any { return renderShop(seed, doc) })
+	gen := genDocs(s.env)
+	dsets := map[string]*core.Dataset{}
+	for _, x := range []struct {
+		name   string
+		docs   []core.Doc
+		mutate core.Mutator
+	}{
+		{DatasetTrades, gen.trades, mutateRemark("cs_remark")},
+		{DatasetStockouts, gen.stockouts, mutateRemark("remark")},
+		{DatasetRefunds, gen.refunds, mutateRemark("remark")},
+		{DatasetRefundStockins, gen.refundIns, mutateRemark("remark")},
+		{DatasetPurchaseIns, gen.purchaseIns, mutateRemark("remark")},
+		{DatasetStocks, gen.stocks, mutateStock},
+		{DatasetGoods, gen.goods, mutateRemark("remark")},
+	} {
+		d := core.NewDataset(x.name, x.docs, x.mutate)
+		d.SetRender(func(doc core.Doc) any { return renderDoc(doc) })
+		dsets[x.name] = d
+	}
 	s.mu.Lock()
-	s.ds, s.ix = ds, ix
+	s.ds, s.ix, s.docs = ds, ix, dsets
 	s.mu.Unlock()
 	s.env.AddDataset(ds)
+	for _, name := range DatasetNames()[1:] {
+		s.env.AddDataset(dsets[name])
+	}
 }
 
 // Name is "wdt".

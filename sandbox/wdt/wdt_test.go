@@ -353,7 +353,7 @@ func TestQimenAnswers(t *testing.T) {
 		{"UTC timestamp", utc, "31", 0, 0},
 		{"unknown sid", qmParams(unknownSID, nil), "", 2060, 0},
 		{"page_size 101", qmParams(cfg, map[string]string{"page_size": "101"}), "", 100, 0},
-		{"other method", qmParams(cfg, map[string]string{"method": "wdt.trade.query"}), "22", 0, 0},
+		{"other method", qmParams(cfg, map[string]string{"method": "wdt.purchase.order.query"}), "22", 0, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
