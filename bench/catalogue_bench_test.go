@@ -43,7 +43,7 @@ func BenchmarkCatalogueCalls(b *testing.B) {
 			for range b.N {
 				sb := streamtest.StartSandbox(b, records, func(o *sandbox.Options) { o.Limits = false })
 				ds := r.Entry.Sandbox
-				start := streamtest.Earliest(b, sb, ds).Add(-time.Minute)
+				start := streamtest.Earliest(b, sb, ds).Add(-2 * time.Hour)
 				t0 := time.Now()
 				got := streamtest.RunInput(b, r.InputYAML(sb.URL(), start))
 				end := time.Now()

@@ -42,7 +42,10 @@ func TestDocsPageForEveryComponent(t *testing.T) {
 		t.Fatal(err)
 	}
 	index := string(pages[docgen.IndexPage])
-	want := map[string]bool{docgen.IndexPage: true}
+	want := map[string]bool{docgen.IndexPage: true, docgen.CataloguePage: true}
+	if !strings.Contains(index, "("+docgen.CataloguePage+")") {
+		t.Errorf("the index does not link to %s", docgen.CataloguePage)
+	}
 	for _, c := range all.Components {
 		p := docgen.PagePath(docgen.Component(c))
 		want[p] = true

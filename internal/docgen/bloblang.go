@@ -149,6 +149,7 @@ func renderIndex(comps []componentSpec, blo []blobEntry, o Options) []byte {
 	if s := strings.TrimSpace(o.Intro); s != "" {
 		b.WriteString(s + "\n\n")
 	}
+	b.WriteString("The list interfaces the source inputs read without further settings, with their fields, windows, paging, limits and sources: [interface catalogue](" + CataloguePage + ").\n\n")
 	for _, t := range componentTypes {
 		var of []componentSpec
 		for _, c := range comps {

@@ -126,7 +126,7 @@ func Pages(env *service.Environment, blobl *bloblang.Environment, cs []Component
 		pages[BloblangPage] = renderBloblang(blo, o)
 	}
 	pages[IndexPage] = renderIndex(comps, blo, o)
-	pages[CataloguePage] = catalogue.Markdown("")
+	pages[CataloguePage] = append([]byte(header(o)), catalogue.Markdown("")...)
 	return pages, nil
 }
 

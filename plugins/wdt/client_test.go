@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/erpsync/erpsync/internal/catalogue"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -586,6 +587,8 @@ func TestOtherInterfaces(t *testing.T) {
 		total     int
 		errSubstr string
 		transient bool // the error is transient (else permanent)
+		// ids is the input's description of an interface the catalogue lacks.
+		idFields []string
 	}{
 		{name: "trade_query by its known list", protocol: ProtocolOpenapi2, api: "trade_query.php",
 			body: `{"code":0,"message":"","total_count":5,"trades":[{"shop_id":9,"trade_id":101,"modified":"2025-01-02 03:04:05"},{"trade_id":"102"}]}`,
@@ -595,8 +598,14 @@ func TestOtherInterfaces(t *testing.T) {
 			page: 2, size: 2, ids: []string{"7"}, more: false, total: 5},
 		{name: "unknown interface: first array", protocol: ProtocolOpenapi2, api: "purchase_order_query.php",
 			body: `{"code":0,"tags":"x","purchase_orders":[{"purchase_order_id":1,"warehouse_id":2}],"other":[1],"total_count":1}`,
-			page: 0, size: 100, ids: []string{"1"}, total: 1},
-		{name: "qimen unknown method", protocol: ProtocolQimen, api: "wdt.trade.query",
+			page: 0, size: 100, ids: []string{"1"}, total: 1, idFields: []string{"purchase_order_id"}},
+		{name: "unknown interface, joined id", protocol: ProtocolOpenapi2, api: "purchase_order_query.php",
+			body: `{"code":0,"purchase_orders":[{"purchase_order_id":1,"warehouse_id":2}],"total_count":1}`,
+			page: 0, size: 100, ids: []string{"1:2"}, total: 1, idFields: []string{"purchase_order_id", "warehouse_id"}},
+		{name: "unknown interface not described", protocol: ProtocolOpenapi2, api: "purchase_order_query.php",
+			body: `{"code":0,"purchase_orders":[{"purchase_order_id":1}],"total_count":1}`,
+			page: 0, size: 100, errSubstr: "interface.id_fields"},
+		{name: "qimen catalogued method", protocol: ProtocolQimen, api: "wdt.trade.query",
 			body: `{"response":{"errorcode":0,"total_count":3,"trades":[{"trade_id":1},{"trade_id":2}]}}`,
 			page: 0, size: 2, ids: []string{"1", "2"}, more: true, total: 3},
 		{name: "no total_count: a full page means more", protocol: ProtocolOpenapi2, api: "refund_query.php",
@@ -608,7 +617,7 @@ func TestOtherInterfaces(t *testing.T) {
 			body: `{"response":{"errorcode":0,"total_count":0}}`, page: 0, size: 100, total: 0},
 		{name: "no id of its own", protocol: ProtocolOpenapi2, api: "stock_query.php",
 			body: `{"code":0,"total_count":1,"stocks":[{"spec_no":"A1","warehouse_id":3}]}`,
-			page: 0, size: 100, errSubstr: "has no stock_id"},
+			page: 0, size: 100, errSubstr: "has no rec_id"},
 		{name: "no list at all", protocol: ProtocolOpenapi2, api: "x_query.php",
 			body: `{"code":0,"total_count":4}`, page: 0, size: 100, errSubstr: "no list field", transient: true},
 		{name: "known list missing while total_count promises rows", protocol: ProtocolOpenapi2, api: "shop.php",
@@ -622,6 +631,11 @@ func TestOtherInterfaces(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := fake(t, 200, "application/json", tt.body)
 			c := fakeClient(t, tt.protocol, srv.URL)
+			if tt.idFields != nil {
+				e := catalogue.Defaults(catalogue.WDT)
+				e.Interface, e.ID = tt.api, tt.idFields
+				c.cfg.Interface = &e
+			}
 			p, err := c.FetchPage(context.Background(), tt.api, nil, tt.page, tt.size)
 			if tt.errSubstr != "" {
 				kind := vendor.Permanent
