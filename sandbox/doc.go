@@ -85,6 +85,10 @@
 //	K3Cloud.SignatureWindow  --k3-signature-window  refuse x-api-timestamp / LoginBySign
 //	                                                timestamps further off (default 0: none,
 //	                                                ±24 h were accepted in production)
+//	K3Cloud.MaxRequestBytes  --k3-max-request-bytes refuse larger request bodies (default 4 MiB,
+//	                                                the ASP.NET default; negative: no limit)
+//	K3Cloud.RequestRefusal   --k3-request-refusal   how: aspnet (HTTP 500 page, default), iis
+//	                                                (HTTP 404.13) or proxy (HTTP 413)
 //	KIS.StrictHeaders        --kis-strict-headers   require Kis-Ver on every call and
 //	                                                KIS-Signature on get_service_gateway
 //	                                                (default: only Kis-Ver on business calls,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"github.com/erpsync/erpsync/internal/demo"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/erpsync/erpsync/sandbox"
 	"github.com/erpsync/erpsync/sandbox/core"
+	"github.com/erpsync/erpsync/sandbox/k3cloud"
 )
 
 // credFlag binds one credential flag to a field of the sandbox options.
@@ -120,6 +122,8 @@ func sandboxCommand() *cli.Command {
 		&cli.Float64Flag{Name: "mutate-rate", Usage: "chance per page served that a document in the queried range changes"},
 		&cli.Float64Flag{Name: "row-fail-rate", Usage: "share of written rows that fail validation"},
 		&cli.DurationFlag{Name: "k3-signature-window", Value: def.K3Cloud.SignatureWindow, Usage: "K3Cloud: accepted x-api-timestamp and LoginBySign skew (0: none checked, as observed in production)"},
+		&cli.IntFlag{Name: "k3-max-request-bytes", Value: def.K3Cloud.MaxRequestBytes, Usage: "K3Cloud: largest request body served (default the ASP.NET default, 4 MiB; negative: no limit)"},
+		&cli.StringFlag{Name: "k3-request-refusal", Value: def.K3Cloud.RequestRefusal, Usage: "K3Cloud: how a larger request is refused: aspnet (HTTP 500 page), iis (HTTP 404.13) or proxy (HTTP 413)"},
 		&cli.BoolFlag{Name: "kis-strict-headers", Value: def.KIS.StrictHeaders, Usage: "KIS: require Kis-Ver on every call and KIS-Signature on get_service_gateway (default: accept what production accepts)"},
 		&cli.StringFlag{Name: "env-file", Usage: "also write an env file (KEY=value lines) pointing every shipped config at this sandbox, for `erpsync -e FILE ...`"},
 	}
@@ -201,6 +205,14 @@ func sandboxOptions(c *cli.Context) (o sandbox.Options, err error) {
 	}
 	if o.K3Cloud.SignatureWindow = c.Duration("k3-signature-window"); o.K3Cloud.SignatureWindow < 0 {
 		return o, fmt.Errorf("--k3-signature-window must not be negative, got %s", o.K3Cloud.SignatureWindow)
+	}
+	if o.K3Cloud.MaxRequestBytes = c.Int("k3-max-request-bytes"); o.K3Cloud.MaxRequestBytes == 0 {
+		return o, errors.New("--k3-max-request-bytes must not be 0 (negative: no limit)")
+	}
+	switch o.K3Cloud.RequestRefusal = c.String("k3-request-refusal"); o.K3Cloud.RequestRefusal {
+	case k3cloud.RefusalASPNET, k3cloud.RefusalIIS, k3cloud.RefusalProxy:
+	default:
+		return o, fmt.Errorf("--k3-request-refusal must be aspnet, iis or proxy, got %q", o.K3Cloud.RequestRefusal)
 	}
 	o.KIS.StrictHeaders = c.Bool("kis-strict-headers")
 	if o.Faults.Answers, o.Faults.Interfaces, err = answerFaults(c); err != nil {

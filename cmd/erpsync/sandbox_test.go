@@ -111,4 +111,16 @@ func TestSandboxFidelityFlags(t *testing.T) {
 	if _, err := parseSandboxFlags(t, "--k3-signature-window", "-1m"); err == nil || !strings.Contains(err.Error(), "must not be negative") {
 		t.Fatalf("negative window: %v", err)
 	}
+	if o.K3Cloud.MaxRequestBytes != 4<<20 || o.K3Cloud.RequestRefusal != "aspnet" {
+		t.Fatalf("request size defaults: %d %q", o.K3Cloud.MaxRequestBytes, o.K3Cloud.RequestRefusal)
+	}
+	if o, err = parseSandboxFlags(t, "--k3-max-request-bytes", "65536", "--k3-request-refusal", "proxy"); err != nil || o.K3Cloud.MaxRequestBytes != 65536 || o.K3Cloud.RequestRefusal != "proxy" {
+		t.Fatalf("request size flags: %v %+v", err, o.K3Cloud)
+	}
+	if _, err := parseSandboxFlags(t, "--k3-request-refusal", "teapot"); err == nil || !strings.Contains(err.Error(), "aspnet, iis or proxy") {
+		t.Fatalf("unknown refusal: %v", err)
+	}
+	if _, err := parseSandboxFlags(t, "--k3-max-request-bytes", "0"); err == nil || !strings.Contains(err.Error(), "must not be 0") {
+		t.Fatalf("zero limit: %v", err)
+	}
 }

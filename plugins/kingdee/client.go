@@ -282,6 +282,10 @@ func (c *Client) postOnce(ctx context.Context, iface, stub string, body any) ([]
 	}
 	c.mu.Unlock()
 
+	if tooLargeAnswer(resp.StatusCode, b) {
+		return nil, &vendor.Error{Vendor: vendorName, Interface: iface, Status: resp.StatusCode, Code: CodeTooLarge,
+			Msg: fmt.Sprintf("HTTP %d: the server refused a request of %d bytes as too large (%s)", resp.StatusCode, len(payload), vendor.Snippet(b)), Kind: vendor.Permanent}
+	}
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusPartialContent {
 		kind := vendor.Permanent
 		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout {
@@ -298,6 +302,37 @@ func (c *Client) postOnce(ctx context.Context, iface, stub string, body any) ([]
 		return nil, responseError(iface, t)
 	}
 	return b, nil
+}
+
+// CodeTooLarge is the vendor.Error code of a request the web server in
+// front of the WebAPI refused for its size (see tooLargeAnswer).
+const CodeTooLarge = "request_too_large"
+
+// tooLargeAnswer recognises a request refused for its size. Kingdee
+// documents no size limit and no answer for it [C: not found]; the .kdsvc
+// stubs run on ASP.NET and IIS, whose refusals are pages, not K3Cloud
+// envelopes: ASP.NET's maxRequestLength (default 4096 KB) gives HTTP 500
+// "Maximum request length exceeded." (超过了最大请求长度。 on a Chinese
+// server), IIS request filtering (maxAllowedContentLength, default
+// 30,000,000 bytes) HTTP 404.13 "Content Length Too Large", and a proxy in
+// front (nginx client_max_body_size) HTTP 413 [C: the platforms' behaviour;
+// I: which one a K3Cloud deployment meets]. The 500 must not be taken for
+// a transient failure: sending the same body again never helps.
+func tooLargeAnswer(status int, b []byte) bool {
+	switch {
+	case status == http.StatusRequestEntityTooLarge:
+		return true
+	case status == http.StatusOK || status == http.StatusPartialContent:
+		return false
+	}
+	return bytes.Contains(b, []byte("超过了最大请求长度")) || bytes.Contains(b, []byte("Maximum request length exceeded")) ||
+		status == http.StatusNotFound && (bytes.Contains(b, []byte("404.13")) || bytes.Contains(b, []byte("Content Length Too Large")))
+}
+
+// IsTooLarge reports whether err is a request refused for its size.
+func IsTooLarge(err error) bool {
+	var ve *vendor.Error
+	return errors.As(err, &ve) && ve.Code == CodeTooLarge
 }
 
 func transportError(ctx context.Context, iface string, timeout time.Duration, err error) error {
@@ -689,10 +724,32 @@ func (c *Client) BatchSave(ctx context.Context, formID string, models []json.Raw
 	return c.save(ctx, "BatchSave", formID, models, o)
 }
 
+func saveBody(formID string, model any, o SaveOptions) formBody {
+	return formBody{FormID: formID, Data: saveData{NeedUpDateFields: o.NeedUpdateFields, NeedReturnFields: o.NeedReturnFields, IsDeleteEntry: o.IsDeleteEntry,
+		IsVerifyBaseDataField: o.IsVerifyBaseDataField, IsAutoSubmitAndAudit: o.IsAutoSubmitAndAudit, BatchCount: o.BatchCount, Model: model}}
+}
+
+// BatchSaveOverhead is the size in bytes of a BatchSave request body
+// without its documents (an empty Model array).
+func BatchSaveOverhead(formID string, o SaveOptions) int {
+	b, _ := json.Marshal(saveBody(formID, []json.RawMessage{}, o))
+	return len(b)
+}
+
+// ModelSize is what one document adds to a BatchSave request body as the
+// client encodes it (compacted, HTML characters escaped), not counting the
+// comma before a document other than the first. A request of documents
+// m1..mn is BatchSaveOverhead + sum(ModelSize(mi)) + n-1 bytes.
+func ModelSize(m json.RawMessage) int {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return len(m)
+	}
+	return len(b)
+}
+
 func (c *Client) save(ctx context.Context, method, formID string, model any, o SaveOptions) (*SaveResult, error) {
-	data := saveData{NeedUpDateFields: o.NeedUpdateFields, NeedReturnFields: o.NeedReturnFields, IsDeleteEntry: o.IsDeleteEntry,
-		IsVerifyBaseDataField: o.IsVerifyBaseDataField, IsAutoSubmitAndAudit: o.IsAutoSubmitAndAudit, BatchCount: o.BatchCount, Model: model}
-	b, err := c.call(ctx, method, formBody{FormID: formID, Data: data}, false)
+	b, err := c.call(ctx, method, saveBody(formID, model, o), false)
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,7 @@ const (
 	kbFieldBatchCount  = "batch_count"
 	kbFieldBatching    = "batching"
 	kbFieldMaxInFlight = "max_in_flight"
+	kbFieldMaxRequest  = "max_request_bytes"
 
 	onConflictSkip   = "skip"
 	onConflictUpdate = "update"
@@ -44,6 +45,20 @@ const (
 	warnEvery = 5
 	// lookupChunk bounds the numbers of one IN filter.
 	lookupChunk = 500
+	// defaultMaxRequestBytes bounds the body of one BatchSave request:
+	// 3 MiB. Kingdee publishes no request size limit and no cap on
+	// documents or entry rows per BatchSave [C: not found in Kingdee's
+	// WebAPI pages; its community's advice is about BatchCount, at most 5
+	// server threads, vip.kingdee.com/article/42071]. The WebAPI runs on
+	// ASP.NET and IIS, whose defaults refuse bodies over 4096 KB
+	// (httpRuntime maxRequestLength) and 30,000,000 bytes (request filtering
+	// maxAllowedContentLength) [C: platform defaults]; that a deployment
+	// keeps them is [I], so the default stays below the lower one with room
+	// for a stricter proxy [I].
+	defaultMaxRequestBytes = 3 << 20
+	// maxRowMessages bounds the K3Cloud messages quoted in one document's
+	// error (a bill of 500 bad lines has 500 of them).
+	maxRowMessages = 10
 )
 
 // The pause between attempts on transient failures starts at retryBase and
@@ -93,6 +108,24 @@ error for the whole batch, ending with `+"`(transient)`"+`, and the batch is del
 are then found by the query). Per-message errors are never used for retries: Benthos v4.80.0 re-delivers
 the wrong messages when a batch it already reduced after a per-message error is rejected per message again.
 
+== Request size
+
+A batch is written with as many BatchSave calls as `+"`max_request_bytes`"+` (default 3 MiB) requires: documents
+are packed in order into requests whose JSON body stays within the limit, the body being measured exactly
+as it is sent. One document is never split across calls: a bill with 500 entry rows travels whole, and a
+document larger than the limit goes alone in a call of its own. Kingdee publishes no request size limit;
+the web server in front of the WebAPI refuses bodies larger than its own (ASP.NET's 4096 KB and IIS's
+30,000,000 bytes by default, a proxy's often 1 MiB) with an HTTP page, not a K3Cloud answer: HTTP 500
+`+"`Maximum request length exceeded`"+` / `+"`超过了最大请求长度`"+`, HTTP 404.13 or HTTP 413. Such a refusal is never
+retried as it is: a request of several documents is split in halves and sent again, and a document
+refused alone fails permanently, its error naming the number, the size of the request and the limit.
+Nothing of a refused request was written.
+
+A document K3Cloud refuses fails whole, whatever the number of its entry rows that are at fault; none of
+its rows is written. Its error quotes Kingdee's messages with their field (`+"`FieldName`"+`); the entry row is
+named in the message (e.g. `+"`明细第137行`"+`), `+"`DIndex`"+` being the document's position in its request. Up to
+10 messages are quoted, then a count.
+
 == Dead letters
 
 Without a `+"`fallback`"+`, a permanent failure is nacked and re-delivered by the input forever. With one, Benthos
@@ -136,6 +169,7 @@ K3Cloud's code and message and the field to check) instead of failing every writ
 			service.NewStringListField(kbFieldNeedReturn).Description("NeedReturnFields: fields the server returns for saved documents (entry fields as `FEntity.FSeq`).").Default([]any{}).Advanced(),
 			service.NewIntField(kbFieldBatchCount).Description("BatchCount: server threads for one BatchSave, effective only when the batch is larger; 0 sends none.").Default(0).Advanced(),
 			service.NewBatchPolicyField(kbFieldBatching).Description("How documents are grouped into one BatchSave (applied inside the output, see Batching); 50-200 documents per call is the usual range."),
+			service.NewIntField(kbFieldMaxRequest).Description("The largest BatchSave request body, in bytes: a batch whose JSON would exceed it is sent as several BatchSave calls, never splitting one document (a bill and all its entry rows travel together); a document larger than the limit is sent alone. 0 sends each batch in one call whatever its size. See Request size.").Default(defaultMaxRequestBytes).Advanced(),
 			service.NewOutputMaxInFlightField().Description("Concurrent BatchSave calls, each on its own session.").Default(4),
 		).
 		LintRule(authLintRule).
@@ -199,6 +233,7 @@ type batchSaveOutput struct {
 	onConflict  string
 	opts        SaveOptions
 	maxInFlight int
+	maxRequest  int // max_request_bytes; 0: no limit
 	count       int
 	byteSize    int
 	period      time.Duration
@@ -281,6 +316,12 @@ func newBatchSaveFromParsed(conf *service.ParsedConfig, mgr *service.Resources) 
 	}
 	if o.period == 0 && (o.count > 1 || o.byteSize > 0) {
 		o.period = defaultPeriod
+	}
+	if o.maxRequest, err = conf.FieldInt(kbFieldMaxRequest); err != nil {
+		return nil, err
+	}
+	if o.maxRequest < 0 {
+		return nil, fmt.Errorf("kingdee_batchsave: %s must not be negative, got %d", kbFieldMaxRequest, o.maxRequest)
 	}
 	if o.maxInFlight, err = conf.FieldMaxInFlight(); err != nil {
 		return nil, err
@@ -717,25 +758,27 @@ func (o *batchSaveOutput) write(ctx context.Context, sess *Client, docs []*doc, 
 		if len(send) == 0 {
 			break
 		}
-		res, err := sess.BatchSave(ctx, o.form, models, o.opts)
-		if err != nil {
-			// Outcome unknown for every row: the next attempt's lookup decides.
-			lastErr = err
-			for j, i := range send {
-				if !updates[j] {
-					mayHaveLanded[i] = true
-				}
-			}
-			pending = send
-			if o.requestRefused(ctx, err) {
+		c := &saveCall{sess: sess, docs: docs, out: out, mayHaveLanded: mayHaveLanded}
+		refused := false
+		for _, part := range o.split(models) {
+			again, stop := o.saveChunk(ctx, c, send[part[0]:part[1]], models[part[0]:part[1]], updates[part[0]:part[1]])
+			pending = append(pending, again...)
+			if stop {
+				refused = true
 				break
 			}
-			continue
 		}
-		pending = o.mapResult(res, docs, send, updates, out)
+		if c.lastErr != nil {
+			lastErr = c.lastErr
+		}
 		for _, i := range pending {
-			lastErr = out[i].err
-			out[i].err = nil
+			if out[i].err != nil {
+				lastErr = out[i].err
+				out[i].err = nil
+			}
+		}
+		if refused {
+			break
 		}
 	}
 	// Only a closing output leaves rows unresolved; Benthos gets them back.
@@ -750,6 +793,91 @@ func (o *batchSaveOutput) write(ctx context.Context, sess *Client, docs []*doc, 
 		out[i].err = &vendor.Error{Vendor: vendorName, Interface: "BatchSave", Msg: o.form + " " + docs[i].number + ": " + msg, Kind: vendor.Transient, Err: lastErr}
 	}
 	return out
+}
+
+// saveCall is the state one attempt's BatchSave calls share.
+type saveCall struct {
+	sess          *Client
+	docs          []*doc
+	out           map[int]*rowOutcome
+	mayHaveLanded map[int]bool
+	lastErr       error // of the last call that failed as a whole
+}
+
+// split packs models, in order, into ranges [start, end) whose BatchSave
+// request stays within max_request_bytes; a model larger than the limit
+// is a range of its own.
+func (o *batchSaveOutput) split(models []json.RawMessage) [][2]int {
+	if o.maxRequest <= 0 || len(models) == 0 {
+		return [][2]int{{0, len(models)}}
+	}
+	overhead := BatchSaveOverhead(o.form, o.opts)
+	var parts [][2]int
+	start, size := 0, overhead
+	for i, m := range models {
+		add := ModelSize(m)
+		if i > start {
+			add++ // the comma
+		}
+		if i > start && size+add > o.maxRequest {
+			parts = append(parts, [2]int{start, i})
+			start, size, add = i, overhead, add-1
+		}
+		size += add
+	}
+	return append(parts, [2]int{start, len(models)})
+}
+
+// saveChunk sends one BatchSave of the documents send (models, updates
+// alike) and applies its answer; it returns the documents to try again
+// and whether the output stops (a request-level refusal, see
+// requestRefused). A request refused for its size was not processed: with
+// several documents it is split in halves and sent again; a document
+// refused alone fails permanently.
+func (o *batchSaveOutput) saveChunk(ctx context.Context, c *saveCall, send []int, models []json.RawMessage, updates []bool) ([]int, bool) {
+	res, err := c.sess.BatchSave(ctx, o.form, models, o.opts)
+	if err == nil {
+		return o.mapResult(res, c.docs, send, updates, c.out), false
+	}
+	if IsTooLarge(err) && ctx.Err() == nil {
+		size := BatchSaveOverhead(o.form, o.opts) + len(models) - 1
+		for _, m := range models {
+			size += ModelSize(m)
+		}
+		if len(send) > 1 {
+			o.log.Warnf("kingdee_batchsave: %s: the server refused a BatchSave of %d documents (%d bytes, max_request_bytes %d) as too large; sending it in halves: %v", o.form, len(send), size, o.maxRequest, err)
+			h := len(send) / 2
+			again, stop := o.saveChunk(ctx, c, send[:h], models[:h], updates[:h])
+			if stop {
+				return append(again, send[h:]...), true
+			}
+			more, stop := o.saveChunk(ctx, c, send[h:], models[h:], updates[h:])
+			return append(again, more...), stop
+		}
+		i := send[0]
+		d := c.docs[i]
+		var ve *vendor.Error
+		errors.As(err, &ve)
+		o.logTooLarge(d.number, size, ve)
+		c.out[i].done, c.out[i].err = true, o.rowErr(CodeTooLarge, d.number, fmt.Sprintf(
+			"the server refused the document as too large: its BatchSave request alone is %d bytes (max_request_bytes %d) and the server answered HTTP %d; reduce the document (fewer entry rows) or raise the server's request limit",
+			size, o.maxRequest, ve.Status))
+		return nil, false
+	}
+	// Outcome unknown for every row: the next attempt's lookup decides.
+	c.lastErr = err
+	for j, i := range send {
+		if !updates[j] {
+			c.mayHaveLanded[i] = true
+		}
+	}
+	return send, o.requestRefused(ctx, err)
+}
+
+// logTooLarge logs a document the server refused alone for its size.
+func (o *batchSaveOutput) logTooLarge(number string, size int, ve *vendor.Error) {
+	o.log.With("form", o.form, "bill_no", number, "request_bytes", size).
+		Warnf("kingdee_batchsave: %s %s: the server refused the document alone as too large (%d bytes, HTTP %d); permanent: not retried, the message fails", o.form, number, size, ve.Status)
 }
 
 // requestRefused reports whether a request-level error (not one row's) is
@@ -830,6 +958,9 @@ func (o *batchSaveOutput) mapResult(res *SaveResult, docs []*doc, send []int, up
 		}
 		if j == firstFailed && kind == vendor.Permanent && !dup {
 			kind = MsgCodeKind(res.Status.MsgCode)
+		}
+		if len(msgs) > maxRowMessages {
+			msgs = append(msgs[:maxRowMessages], fmt.Sprintf("and %d more errors of this document", len(msgs)-maxRowMessages))
 		}
 		text := strings.Join(msgs, "; ")
 		code := fmt.Sprint(res.Status.MsgCode)

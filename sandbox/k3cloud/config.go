@@ -37,6 +37,14 @@ type Config struct {
 	SessionTTL time.Duration `json:"session_ttl"`
 	// MaxQueryLimit caps the rows one ExecuteBillQuery answers (Limit, and Limit 0).
 	MaxQueryLimit int `json:"max_query_limit"`
+	// MaxRequestBytes is the largest request body served (every method);
+	// a larger one is refused the way RequestRefusal names, before any
+	// login or document is looked at. 0 means defaultMaxRequestBytes,
+	// a negative value no limit.
+	MaxRequestBytes int `json:"max_request_bytes"`
+	// RequestRefusal is how an oversized request is refused:
+	// RefusalASPNET (the default), RefusalIIS or RefusalProxy (reqsize.go).
+	RequestRefusal string `json:"request_refusal"`
 	// CallLimit is the per-identity call rate enforced with MsgCode 14 when
 	// the sandbox runs with limits on.
 	CallLimit core.Rule `json:"-"`
@@ -68,6 +76,8 @@ func DefaultConfig() Config {
 		SignatureWindow: defaultSignatureWindow,
 		SessionTTL:      defaultSessionTTL,
 		MaxQueryLimit:   defaultMaxQueryLimit,
+		MaxRequestBytes: defaultMaxRequestBytes,
+		RequestRefusal:  RefusalASPNET,
 		CallLimit:       defaultCallLimit,
 	}
 }
@@ -91,6 +101,16 @@ const (
 	// documented error, silently caps the rows of one call (also for Limit 0,
 	// "no limit") [I]; a client must page on the rows it got, not on Limit.
 	defaultMaxQueryLimit = 10000
+	// defaultMaxRequestBytes: 4 MiB. Kingdee publishes no request size
+	// limit for the WebAPI, nor a cap on documents per BatchSave (one
+	// wrapper sends 400; 50-200 is the usual advice) [C: not found]. The
+	// .kdsvc stubs are served by ASP.NET on IIS (ASP.NET_SessionId cookie,
+	// section 3.4) [C-obs], so the platform defaults apply unless a
+	// deployment's web.config raises them: httpRuntime maxRequestLength
+	// 4096 KB (4 MiB) and IIS request filtering maxAllowedContentLength
+	// 30,000,000 bytes [C: ASP.NET/IIS defaults, several sources]. That
+	// K3Cloud keeps the ASP.NET default is [I]; reqsize.go has the answers.
+	defaultMaxRequestBytes = 4 << 20
 	// msFloor: an x-api-timestamp above this is milliseconds (JSDK), below it
 	// seconds (PYSDK).
 	msFloor = 100_000_000_000

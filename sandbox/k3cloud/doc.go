@@ -87,7 +87,10 @@
 // FReturnType), quantity > 0 and prices (FPrice, FTaxPrice) >= 0; a bill
 // type of another form (BOS_BillType FBillFormID) is refused. Each
 // failure is one Errors item with the field key as FieldName and, for an
-// entry row, "明细第<n>行：" in the Message, DIndex the document. Base-data
+// entry row, "明细第<n>行：" in the Message (n = FSeq, 1-based), DIndex the
+// document: DIndex is the position of the bill in Model [C: KDOC template,
+// captured answers], never the entry row; that the line is named only in
+// the message is [I]. Base-data
 // references (material, customer, supplier, stock, organisation, unit,
 // department, bill type, stock status, return type) are checked as below.
 // The field keys and bill types are [C usage] (public client code); the
@@ -159,7 +162,20 @@
 // mode counts under its method with the code of the result it produced. Codes: "0" when IsSuccess is true (or a query
 // answered rows), "MsgCode <n>" otherwise; logins record
 // "LoginResultType <n>"; transport answers "http_404", "http_405",
-// "http_500" (unknown data centre), plus the Env.Wrap fault codes.
+// "http_500" (unknown data centre, or a request over the size limit),
+// "http_413" and "http_404" (a request over the size limit, see below),
+// plus the Env.Wrap fault codes.
+//
+// # Request size
+//
+// A request body larger than Config.MaxRequestBytes (default 4 MiB, the
+// ASP.NET maxRequestLength default; negative: no limit) is refused before
+// authentication or parsing, nothing is written and no K3Cloud envelope
+// comes back: Config.RequestRefusal "aspnet" (default) answers HTTP 500
+// with ASP.NET's "超过了最大请求长度。" error page, "iis" HTTP 404.13
+// (request filtering's Content Length Too Large page), "proxy" HTTP 413
+// (an nginx page). Kingdee publishes no limit; the facts and marks are in
+// reqsize.go and config.go.
 //
 // # Rate limit
 //

@@ -62,6 +62,16 @@ func New(env *core.Env, cfg Config) (*Sim, error) {
 	if cfg.MaxQueryLimit <= 0 {
 		cfg.MaxQueryLimit = defaultMaxQueryLimit
 	}
+	if cfg.MaxRequestBytes == 0 {
+		cfg.MaxRequestBytes = defaultMaxRequestBytes
+	}
+	switch cfg.RequestRefusal {
+	case "":
+		cfg.RequestRefusal = RefusalASPNET
+	case RefusalASPNET, RefusalIIS, RefusalProxy:
+	default:
+		return nil, fmt.Errorf("k3cloud: request_refusal %q must be %s, %s or %s", cfg.RequestRefusal, RefusalASPNET, RefusalIIS, RefusalProxy)
+	}
 	if cfg.CallLimit.N <= 0 || cfg.CallLimit.Per <= 0 {
 		cfg.CallLimit = defaultCallLimit
 	}
@@ -200,6 +210,10 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.env.Stats.Record(Vendor, name, "http_400")
 		http.Error(w, "Bad Request", http.StatusBadRequest)
+		return
+	}
+	if s.cfg.MaxRequestBytes > 0 && len(body) > s.cfg.MaxRequestBytes {
+		s.refuseTooLarge(w, name, len(body))
 		return
 	}
 	switch name {
