@@ -27,6 +27,7 @@ import (
 
 	"github.com/erpsync/erpsync/config"
 	_ "github.com/erpsync/erpsync/plugins/all"
+	"github.com/erpsync/erpsync/plugins/kingdee"
 	"github.com/erpsync/erpsync/sandbox"
 )
 
@@ -71,6 +72,8 @@ type pipeline struct {
 	expect func(r *run) (map[string]string, error)
 	// present returns the target keys written.
 	present func(r *run) (map[string]bool, error)
+	// setup, when set, prepares the target before the stream runs.
+	setup func(ctx context.Context, r *run) error
 }
 
 var pipelines = []pipeline{
@@ -87,6 +90,19 @@ var pipelines = []pipeline{
 		present: func(r *run) (map[string]bool, error) { return r.targetNumbers("/_sandbox/kis/bills") },
 	},
 	{
+		title: "Jushuitan sales-out -> K3Cloud", stream: "jushuitan_sales_out_to_kingdee", jushuitan: true,
+		setup: addJushuitanCustomers,
+		expect: func(r *run) (map[string]string, error) {
+			return r.truth("jushuitan_saleout", func(d map[string]any) (string, bool) {
+				if d["status"] != "Confirmed" {
+					return "", false
+				}
+				return idText(d["io_id"]), true
+			})
+		},
+		present: func(r *run) (map[string]bool, error) { return r.targetNumbers("/_sandbox/k3cloud/SAL_OUTSTOCK") },
+	},
+	{
 		title: "WDT shops -> K3Cloud customers", stream: "wdt_shops_to_kingdee_customers",
 		expect: func(r *run) (map[string]string, error) {
 			return r.truth("wdt_shops", func(d map[string]any) (string, bool) {
@@ -96,7 +112,14 @@ var pipelines = []pipeline{
 				return idText(d["shop_no"]), true
 			})
 		},
-		present: func(r *run) (map[string]bool, error) { return r.targetNumbers("/_sandbox/k3cloud/BD_Customer") },
+		present: func(r *run) (map[string]bool, error) {
+			got, err := r.targetNumbers("/_sandbox/k3cloud/BD_Customer")
+			// The Jushuitan shops' customers are the demo's own setup.
+			for no := range jushuitanCustomers {
+				delete(got, no)
+			}
+			return got, err
+		},
 	},
 	{
 		title: "XBB products -> MySQL", stream: "xbb_products_to_mysql", needsMySQL: true,
@@ -192,6 +215,12 @@ func Run(ctx context.Context, o Options, w io.Writer) ([]Result, error) {
 			if p.jushuitan {
 				jst.Lock()
 				defer jst.Unlock()
+			}
+			if p.setup != nil {
+				if err := p.setup(ctx, r); err != nil {
+					results[i].Err = fmt.Errorf("%s: preparing the target: %w", p.stream, err)
+					return
+				}
 			}
 			results[i].Err = r.runStream(ctx, p, progress[i])
 		}(i, p)
@@ -541,4 +570,48 @@ func head(xs []string, n int) []string {
 		return append(xs[:n:n], fmt.Sprintf("... (%d more)", len(xs)-n))
 	}
 	return xs
+}
+
+// jushuitanCustomers are the Kingdee customers of the sandbox's Jushuitan
+// shops, as the table of config/resources/jushuitan_kingdee_mapping.yaml
+// names them. A real account keeps them in Kingdee; the demo creates them
+// (audited) before the sales-out stream runs.
+var jushuitanCustomers = map[string]string{
+	"JST001": "聚水潭天猫旗舰店", "JST002": "京东自营专卖店", "JST003": "抖音官方小店",
+	"JST004": "拼多多品牌店", "JST005": "微信小程序商城",
+}
+
+func addJushuitanCustomers(ctx context.Context, r *run) error {
+	c, err := kingdee.NewClient(kingdee.Config{
+		URL: r.env["K3CLOUD_URL"], AcctID: r.env["K3CLOUD_ACCT_ID"], Username: r.env["K3CLOUD_USERNAME"],
+		AppID: r.env["K3CLOUD_APP_ID"], AppSecret: r.env["K3CLOUD_APP_SECRET"],
+	})
+	if err != nil {
+		return err
+	}
+	numbers := make([]string, 0, len(jushuitanCustomers))
+	for no := range jushuitanCustomers {
+		numbers = append(numbers, no)
+	}
+	sort.Strings(numbers)
+	models := make([]json.RawMessage, 0, len(numbers))
+	for _, no := range numbers {
+		m, err := json.Marshal(map[string]any{
+			"FNumber": no, "FName": jushuitanCustomers[no],
+			"FCreateOrgId": map[string]string{"FNumber": "100"}, "FUseOrgId": map[string]string{"FNumber": "100"},
+			"FCustTypeId": map[string]string{"FNumber": "KHLB001_SYS"}, "FTRADINGCURRID": map[string]string{"FNumber": "PRE001"},
+		})
+		if err != nil {
+			return err
+		}
+		models = append(models, m)
+	}
+	res, err := c.BatchSave(ctx, "BD_Customer", models, kingdee.SaveOptions{IsAutoSubmitAndAudit: true})
+	if err != nil {
+		return err
+	}
+	if !res.Status.IsSuccess {
+		return fmt.Errorf("k3cloud: BatchSave BD_Customer: MsgCode %d: %s", res.Status.MsgCode, res.Status.FirstMessage())
+	}
+	return nil
 }

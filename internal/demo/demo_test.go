@@ -20,7 +20,7 @@ func TestIntegrationDemoDeliversEveryDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(results) != 4 {
+	if len(results) != len(pipelines) || len(pipelines) != 5 {
 		t.Fatalf("%d pipelines ran", len(results))
 	}
 	for _, r := range results {
@@ -31,7 +31,7 @@ func TestIntegrationDemoDeliversEveryDocument(t *testing.T) {
 			t.Fatalf("%s: %+v\n%s", r.Title, r, out.String())
 		}
 	}
-	if !strings.Contains(out.String(), "Jushuitan SN flows -> MySQL") {
+	if !strings.Contains(out.String(), "Jushuitan SN flows -> MySQL") || !strings.Contains(out.String(), "Jushuitan sales-out -> K3Cloud") {
 		t.Fatalf("summary lacks a pipeline:\n%s", out.String())
 	}
 }
