@@ -43,6 +43,9 @@ for bin in /bin/sh /bin/dash /bin/mkdir /bin/chmod; do
 done
 mkdir -p "$g/root/usr/local" "$g/root/go/pkg" "$g/root/root/.cache" "$g/root/tmp"
 cp -a "$goroot" "$g/root/usr/local/go"
+# The image runs `go mod download` offline: the whole module graph must be
+# in the cache, not only what the host's builds have fetched so far.
+(cd "$(dirname "$0")/../../.." && go mod download)
 cp -a "$(go env GOMODCACHE)" "$g/root/go/pkg/mod"
 # The build cache makes the image build minutes shorter; it is only a cache.
 if [ -d "$(go env GOCACHE)" ]; then cp -a "$(go env GOCACHE)" "$g/root/root/.cache/go-build"; fi
