@@ -29,12 +29,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 	"github.com/urfave/cli/v2"
+
+	"github.com/erpsync/erpsync/internal/console"
 )
 
 // DefaultAddress is where the HTTP server listens when http.address is not
@@ -81,6 +84,9 @@ type Guard struct {
 	streamsAPI bool // `erpsync streams` without --no-api
 	reg        registrar
 	gate       *gate
+
+	// console: what the run was given, for the console (internal/console).
+	consoleCfg console.Config
 }
 
 // New returns a Guard for a CLI run that cancel stops; env is the
@@ -121,7 +127,40 @@ func (g *Guard) Err() error {
 // onRun is called first by `run` and `streams` (and the bare command).
 func (g *Guard) onRun(c *cli.Context) error {
 	g.streamsAPI = c.Command != nil && c.Command.Name == "streams" && !c.Bool("no-api")
+	g.consoleCfg = consoleConfig(c)
 	return nil
+}
+
+// consoleConfig is what the console needs of the command line: the stream
+// configs the run reads and its resource files.
+func consoleConfig(c *cli.Context) console.Config {
+	cfg := console.Config{Mode: "run", Token: os.Getenv(console.TokenEnv)}
+	// Benthos's subcommands repeat the root flags (-r, -c): the values may
+	// be given on either side of the subcommand's name.
+	seen := map[string]bool{}
+	config := ""
+	for _, lc := range c.Lineage() {
+		for _, r := range lc.StringSlice("resources") {
+			if !seen[r] {
+				seen[r] = true
+				cfg.Resources = append(cfg.Resources, r)
+			}
+		}
+		if config == "" {
+			config = lc.String("config")
+		}
+	}
+	var paths []string
+	if c.Command != nil && c.Command.Name == "streams" {
+		cfg.Mode = "streams"
+		paths = c.Args().Slice()
+	} else if config != "" {
+		paths = []string{config}
+	} else if c.Args().Len() > 0 {
+		paths = []string{c.Args().First()}
+	}
+	cfg.Streams = console.StreamFiles(paths)
+	return cfg
 }
 
 // onConfigParse is called once the main config is read and the resources
@@ -166,6 +205,11 @@ func (g *Guard) onConfigParse(p *service.ParsedConfig) error {
 		return failure
 	}
 
+	if enabled {
+		if err := g.mountConsole(p); err != nil {
+			return err
+		}
+	}
 	if !g.streamsAPI {
 		return nil
 	}
@@ -190,6 +234,24 @@ func (g *Guard) onStreamStart(s *service.RunningStreamSummary) error {
 	// The stream manager's own route is never reached (the gate's comes
 	// first); point it at the gate too, should that order ever change.
 	g.reg.RegisterEndpoint("/streams/{id}", "Perform CRUD operations on streams, supporting POST (Create), GET (Read, secrets scrubbed), PUT (Update), PATCH (Patch update) and DELETE (Delete).", g.gate.ServeHTTP)
+	return nil
+}
+
+// mountConsole serves the console under /console/ on the HTTP server.
+func (g *Guard) mountConsole(p *service.ParsedConfig) error {
+	reg, err := registrarOf(p.Resources())
+	if err != nil {
+		return fmt.Errorf("erpsync: %w; the console cannot be served", err)
+	}
+	cfg := g.consoleCfg
+	if p.Contains("http", "basic_auth", "enabled") {
+		if cfg.BasicAuth, err = p.FieldBool("http", "basic_auth", "enabled"); err != nil {
+			return fmt.Errorf("erpsync: reading http.basic_auth.enabled: %w", err)
+		}
+	}
+	srv := console.New(cfg)
+	reg.RegisterEndpoint(console.Path, "erpsync's operator console (streams, dead letters, records, checkpoints) and its JSON API under /console/api/.", srv.ServeHTTP)
+	reg.RegisterEndpoint(strings.TrimSuffix(console.Path, "/"), "Redirects to /console/.", srv.ServeHTTP)
 	return nil
 }
 

@@ -98,6 +98,7 @@ type Row struct {
 	FirstFailureAt time.Time // UTC
 	LastFailureAt  time.Time // UTC
 	ResolvedAt     time.Time // last resolution; zero if never resolved
+	Note           string    // the operator's note of a resolution by hand (console)
 }
 
 // ---------------------------------------------------------------------------
@@ -396,28 +397,42 @@ func (s *Store) query(ctx context.Context, q string, args ...any) ([]Row, error)
 	defer rows.Close()
 	var out []Row
 	for rows.Next() {
-		var r Row
-		var target, meta sql.NullString
-		var payload string
-		var resolved sql.NullTime
-		if err := rows.Scan(&r.ID, &r.Stream, &r.SourceID, &r.SourceVendor, &r.Target, &r.ErrorCode, &r.ErrorMessage,
-			&payload, &target, &meta, &r.Status, &r.Attempts, &r.FirstFailureAt, &r.LastFailureAt, &resolved); err != nil {
+		r, err := scanRow(rows, false)
+		if err != nil {
 			return nil, err
-		}
-		r.Payload = []byte(payload)
-		if target.Valid {
-			r.TargetPayload = []byte(target.String)
-		}
-		if meta.Valid && meta.String != "" {
-			// A row edited by hand with broken JSON replays without its metadata.
-			_ = json.Unmarshal([]byte(meta.String), &r.SourceMeta)
-		}
-		if resolved.Valid {
-			r.ResolvedAt = resolved.Time
 		}
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// scanRow reads one row of rowColumns, followed by resolved_note when noted.
+func scanRow(rows *sql.Rows, noted bool) (Row, error) {
+	var r Row
+	var target, meta, note sql.NullString
+	var payload string
+	var resolved sql.NullTime
+	dest := []any{&r.ID, &r.Stream, &r.SourceID, &r.SourceVendor, &r.Target, &r.ErrorCode, &r.ErrorMessage,
+		&payload, &target, &meta, &r.Status, &r.Attempts, &r.FirstFailureAt, &r.LastFailureAt, &resolved}
+	if noted {
+		dest = append(dest, &note)
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return Row{}, err
+	}
+	r.Payload = []byte(payload)
+	if target.Valid {
+		r.TargetPayload = []byte(target.String)
+	}
+	if meta.Valid && meta.String != "" {
+		// A row edited by hand with broken JSON replays without its metadata.
+		_ = json.Unmarshal([]byte(meta.String), &r.SourceMeta)
+	}
+	if resolved.Valid {
+		r.ResolvedAt = resolved.Time
+	}
+	r.Note = note.String
+	return r, nil
 }
 
 // ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import (
 	"github.com/redpanda-data/benthos/v4/public/bloblang"
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/erpsync/erpsync/internal/streamstate"
 	"github.com/erpsync/erpsync/plugins/mysql"
 )
 
@@ -154,6 +155,7 @@ type deadLetterOutput struct {
 	tgPayload *bloblang.Executor // nil: the message
 	log       *service.Logger
 	mRecorded *service.MetricCounter
+	counts    *streamstate.DeadLetterCounter
 }
 
 func newDeadLetterOutputFromParsed(conf *service.ParsedConfig, mgr *service.Resources) (*deadLetterOutput, service.BatchPolicy, int, error) {
@@ -206,6 +208,7 @@ func newDeadLetterOutputFromParsed(conf *service.ParsedConfig, mgr *service.Reso
 		return nil, pol, 0, err
 	}
 	o.mRecorded = mgr.Metrics().NewCounter(MetricDeadLetters, "stream", "target")
+	o.counts = streamstate.RegisterDeadLetters(streamstate.Table{Stream: o.stream, DSN: conn.cfg.DSN, Table: conn.cfg.Store.Table, Target: o.target})
 	return o, pol, maxInFlight, nil
 }
 
@@ -253,6 +256,7 @@ func (o *deadLetterOutput) WriteBatch(ctx context.Context, batch service.Message
 		return fmt.Errorf("dead_letter: stream %s: %w", o.stream, err)
 	}
 	o.mRecorded.Incr(int64(len(letters)), o.stream, o.target)
+	o.counts.Recorded(len(letters))
 	first := letters[0]
 	o.log.Warnf("dead_letter: %d document(s) of stream %s recorded in %s (e.g. %s: %s)",
 		len(letters), o.stream, o.conn.cfg.Store.Table, first.SourceID, first.ErrorMessage)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/erpsync/erpsync/internal/streamstate"
 	"github.com/erpsync/erpsync/plugins/mysql"
 )
 
@@ -78,6 +79,7 @@ type deadLetterResolveOutput struct {
 	sourceID  *service.InterpolatedString
 	log       *service.Logger
 	mResolved *service.MetricCounter
+	counts    *streamstate.DeadLetterCounter
 }
 
 func newDeadLetterResolveOutputFromParsed(conf *service.ParsedConfig, mgr *service.Resources) (*deadLetterResolveOutput, service.BatchPolicy, int, error) {
@@ -108,6 +110,7 @@ func newDeadLetterResolveOutputFromParsed(conf *service.ParsedConfig, mgr *servi
 		return nil, pol, 0, err
 	}
 	o.mResolved = mgr.Metrics().NewCounter(MetricResolved, "stream")
+	o.counts = streamstate.RegisterDeadLetters(streamstate.Table{Stream: o.stream, DSN: o.conn.cfg.DSN, Table: o.conn.cfg.Store.Table})
 	return o, pol, maxInFlight, nil
 }
 
@@ -139,6 +142,7 @@ func (o *deadLetterResolveOutput) WriteBatch(ctx context.Context, batch service.
 		return fmt.Errorf("dead_letter_resolve: stream %s: %w", o.stream, err)
 	}
 	o.mResolved.Incr(n, o.stream)
+	o.counts.Resolved(int(n))
 	if n < int64(len(ids)) {
 		o.log.Debugf("dead_letter_resolve: stream %s: %d of %d dead letters were open", o.stream, n, len(ids))
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/erpsync/erpsync/internal/fatal"
 	"github.com/erpsync/erpsync/internal/opsmetrics"
 	"github.com/erpsync/erpsync/internal/vendor"
+	"github.com/erpsync/erpsync/plugins/deadletter"
 )
 
 const (
@@ -171,6 +172,7 @@ K3Cloud's code and message and the field to check) instead of failing every writ
 			service.NewBatchPolicyField(kbFieldBatching).Description("How documents are grouped into one BatchSave (applied inside the output, see Batching); 50-200 documents per call is the usual range."),
 			service.NewIntField(kbFieldMaxRequest).Description("The largest BatchSave request body, in bytes: a batch whose JSON would exceed it is sent as several BatchSave calls, never splitting one document (a bill and all its entry rows travel together); a document larger than the limit is sent alone. 0 sends each batch in one call whatever its size. See Request size.").Default(defaultMaxRequestBytes).Advanced(),
 			service.NewOutputMaxInFlightField().Description("Concurrent BatchSave calls, each on its own session.").Default(4),
+			deadletter.RecordsField(),
 		).
 		LintRule(authLintRule).
 		Example("Customers with a dead letter", "Shops from WDT become BD_Customer documents; existing numbers are skipped, rows Kingdee rejects go to a file with the reason, transient failures are retried.", `
@@ -248,6 +250,8 @@ type batchSaveOutput struct {
 	flushes  sync.WaitGroup
 
 	mWritten, mUpdated, mSkipped, mFailed, mRetried *service.MetricCounter
+	// rec logs confirmed documents and counts them for the console (nil: off).
+	rec *deadletter.Recorder
 
 	// pause is the first wait between attempts; tests shorten it.
 	pause time.Duration
@@ -336,6 +340,9 @@ func newBatchSaveFromParsed(conf *service.ParsedConfig, mgr *service.Resources) 
 	o.mSkipped = m.NewCounter("erpsync_rows_skipped_total", "target", "object")
 	o.mFailed = m.NewCounter("erpsync_rows_failed_total", "target", "object")
 	o.mRetried = m.NewCounter("erpsync_rows_retried_total", "target", "object")
+	if o.rec, err = deadletter.RecorderFromParsed(conf, "k3cloud:"+o.form); err != nil {
+		return nil, fmt.Errorf("kingdee_batchsave: %w", err)
+	}
 	return o, nil
 }
 
@@ -439,8 +446,10 @@ type doc struct {
 
 // rowOutcome is what became of one representative document.
 type rowOutcome struct {
-	done bool  // resolved (success or permanent failure)
-	err  error // nil on success
+	done   bool   // resolved (success or permanent failure)
+	err    error  // nil on success
+	action string // on success: deadletter.ActionCreated, ActionUpdated or ActionSkipped
+	id     string // on success: the document's internal id, when known
 }
 
 // request is one WriteBatch call waiting for its documents' outcomes.
@@ -455,6 +464,8 @@ type item struct {
 	d   *doc
 	req *request
 	err error
+	// action and id: what became of the document on success.
+	action, id string
 }
 
 func (it *item) resolve(err error) {
@@ -462,6 +473,12 @@ func (it *item) resolve(err error) {
 	if it.req.pending.Add(-1) == 0 {
 		close(it.req.done)
 	}
+}
+
+// resolveWith resolves the item with its row's outcome.
+func (it *item) resolveWith(out *rowOutcome) {
+	it.action, it.id = out.action, out.id
+	it.resolve(out.err)
 }
 
 // WriteBatch hands the documents to the collector, which merges them with
@@ -509,8 +526,21 @@ func (o *batchSaveOutput) WriteBatch(ctx context.Context, batch service.MessageB
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+		var recs []deadletter.Record
 		for j, it := range req.items {
 			errs[index[j]] = it.err
+			if it.err == nil && o.rec != nil {
+				sid, _ := batch[index[j]].MetaGet("source_id")
+				if sid == "" {
+					sid = it.d.number
+				}
+				recs = append(recs, deadletter.Record{SourceID: sid, TargetNumber: it.d.number, TargetID: it.id, Action: it.action})
+			}
+		}
+		if err := o.rec.Written(ctx, recs); err != nil {
+			// Written to K3Cloud; delivered again, the document is found
+			// there and skipped, and its record written then.
+			return fmt.Errorf("kingdee_batchsave: %d documents written to %s but not logged, the batch will be delivered again: %w", len(recs), o.form, err)
 		}
 	}
 	return o.batchResult(batch, errs)
@@ -546,10 +576,12 @@ func (o *batchSaveOutput) batchResult(batch service.MessageBatch, errs []error) 
 	}
 	if transient != nil {
 		o.mRetried.Incr(int64(len(batch)), "k3cloud", o.form)
+		o.rec.Retried(len(batch))
 		return fmt.Errorf("kingdee_batchsave: %d of %d documents not written, the batch will be delivered again: %w", failed, len(batch), transient)
 	}
 	if bErr != nil {
 		o.mFailed.Incr(int64(failed), "k3cloud", o.form)
+		o.rec.Failed(failed)
 		return bErr
 	}
 	return nil
@@ -637,12 +669,12 @@ func (o *batchSaveOutput) flush(items []*item) {
 	failed := 0
 	var sample error
 	for i, it := range items {
-		err := outcome[rep[docs[i].key]].err
-		if err != nil {
+		out := outcome[rep[docs[i].key]]
+		if out.err != nil {
 			failed++
-			sample = err
+			sample = out.err
 		}
-		it.resolve(err)
+		it.resolveWith(out)
 	}
 	if failed > 0 {
 		o.log.Warnf("kingdee_batchsave: %s: %d of %d documents not written, e.g. %v", o.form, failed, len(items), sample)
@@ -737,9 +769,11 @@ func (o *batchSaveOutput) write(ctx context.Context, sess *Client, docs []*doc, 
 			switch {
 			case found && mayHaveLanded[i]:
 				out[i].done = true // our earlier write landed; its answer was lost
+				out[i].action, out[i].id = deadletter.ActionCreated, id
 				o.mWritten.Incr(1, "k3cloud", o.form)
 			case found && o.onConflict == onConflictSkip:
 				out[i].done = true
+				out[i].action, out[i].id = deadletter.ActionSkipped, id
 				o.mSkipped.Incr(1, "k3cloud", o.form)
 			case found && o.onConflict == onConflictFail:
 				out[i].done, out[i].err = true, o.rowErr("", d.number, fmt.Sprintf("already exists (%s %s) and on_conflict is fail", o.idField, id))
@@ -924,11 +958,14 @@ func (o *batchSaveOutput) mapResult(res *SaveResult, docs []*doc, send []int, up
 	}()
 	for j, i := range send {
 		d := docs[i]
-		if _, ok := succ[j]; ok {
+		if se, ok := succ[j]; ok {
 			out[i].done = true
+			out[i].id = string(se.ID)
 			if updates[j] {
+				out[i].action = deadletter.ActionUpdated
 				o.mUpdated.Incr(1, "k3cloud", o.form)
 			} else {
+				out[i].action = deadletter.ActionCreated
 				o.mWritten.Incr(1, "k3cloud", o.form)
 			}
 			continue
@@ -972,6 +1009,7 @@ func (o *batchSaveOutput) mapResult(res *SaveResult, docs []*doc, send []int, up
 		switch {
 		case dup && o.onConflict == onConflictSkip:
 			out[i].done = true
+			out[i].action = deadletter.ActionSkipped
 			o.mSkipped.Incr(1, "k3cloud", o.form)
 		case dup && o.onConflict == onConflictFail:
 			out[i].done, out[i].err = true, o.rowErr("11", d.number, text+" (on_conflict is fail)")

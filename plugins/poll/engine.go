@@ -13,6 +13,7 @@ import (
 	"github.com/redpanda-data/benthos/v4/public/service"
 
 	"github.com/erpsync/erpsync/internal/fatal"
+	"github.com/erpsync/erpsync/internal/streamstate"
 	"github.com/erpsync/erpsync/internal/vendor"
 )
 
@@ -86,6 +87,8 @@ type Engine struct {
 	trk  *tracker
 	pace *pacer
 	met  *metrics
+	// st is what the console shows of this input (internal/streamstate).
+	st *streamstate.Input
 	// selfReported: the fetcher reports its own calls (see ReportsCalls).
 	selfReported bool
 
@@ -150,6 +153,12 @@ func New(f Fetcher, o Options, mgr *service.Resources) *Engine {
 		f: f, o: o, mgr: mgr, log: mgr.Logger(), now: o.Now,
 		trk: newTracker(), pace: sharedPacer(key), seen: map[string]seenDoc{},
 		met: newMetrics(mgr, o.Vendor, o.API),
+		st:  streamstate.RegisterInput(o.Vendor, o.API, o.CheckpointCache, o.CheckpointKey),
+	}
+	if o.CheckpointCache != "" && o.Window != nil {
+		e.st.Store = func(cp time.Time) error {
+			return SaveState(context.Background(), mgr, o.CheckpointCache, o.CheckpointKey, []byte(cp.UTC().Format(time.RFC3339Nano)))
+		}
 	}
 	if r, ok := f.(interface{ ReportsCalls() bool }); ok {
 		e.selfReported = r.ReportsCalls()
@@ -168,6 +177,7 @@ func (e *Engine) Connect(ctx context.Context) error {
 	}
 	e.prevEnd = ResumePoint(*e.o.Window, cp, has)
 	if has {
+		e.st.Checkpoint(cp)
 		e.log.Infof("%s %s: resuming from checkpoint %s (re-reading %s before it)", e.o.Vendor, e.o.API, cp.Format(time.RFC3339), e.o.Window.Lookback)
 	} else {
 		e.log.Infof("%s %s: no checkpoint, starting at %s", e.o.Vendor, e.o.API, e.prevEnd.Format(time.RFC3339))
@@ -241,6 +251,7 @@ func (e *Engine) ReadBatch(ctx context.Context) (service.MessageBatch, service.A
 			continue
 		}
 		e.trk.emitted(c.state)
+		e.st.Read(len(batch))
 		if e.cur == nil {
 			e.windowRead(ctx, c)
 		}
@@ -286,6 +297,9 @@ func (e *Engine) nextCursor(ctx context.Context) (bool, error) {
 			e.cur = &cursor{full: true, spans: []*span{{}}, state: e.trk.add(e.now()), fullSeen: map[string]uint64{}}
 			return true, nil
 		}
+		if err := e.applyReset(ctx); err != nil {
+			return false, err
+		}
 		w, ok := NextWindow(*e.o.Window, e.prevEnd, e.now())
 		if !ok && !e.planned {
 			// A (re)start re-reads the lookback even when the checkpoint is
@@ -300,6 +314,7 @@ func (e *Engine) nextCursor(ctx context.Context) (bool, error) {
 				sp.keyset, sp.q = true, w.Start
 			}
 			e.cur = &cursor{win: w, spans: []*span{sp}, state: e.trk.add(w.End)}
+			e.st.Window(w.End)
 			for id, m := range e.seen {
 				if m.at.Before(w.Start) {
 					delete(e.seen, id)
@@ -312,9 +327,11 @@ func (e *Engine) nextCursor(ctx context.Context) (bool, error) {
 				return false, err
 			}
 			e.log.Infof("%s %s: caught up at %s", e.o.Vendor, e.o.API, e.prevEnd.Format(time.RFC3339))
+			e.st.SetState(streamstate.StateFinished)
 			return false, nil
 		}
-		if err := sleepCtx(ctx, e.o.PollInterval); err != nil {
+		e.st.SetState(streamstate.StateWaiting)
+		if err := e.waitPoll(ctx); err != nil {
 			return false, err
 		}
 	}
@@ -406,12 +423,17 @@ func (e *Engine) fetch(ctx context.Context, params map[string]any, page int) (ve
 		p, err := e.f.FetchPage(rctx, e.o.API, params, page, e.o.PageSize)
 		timedOut := rctx.Err() != nil
 		cancel()
-		if !e.selfReported && ctx.Err() == nil {
+		if ctx.Err() == nil {
 			code := p.Code
+			errText := ""
 			if err != nil {
 				code = vendor.TransportCode(err)
+				errText = err.Error()
 			}
-			e.met.requests.Incr(1, e.o.Vendor, e.o.API, code)
+			if !e.selfReported {
+				e.met.requests.Incr(1, e.o.Vendor, e.o.API, code)
+			}
+			e.st.Call(code, errText, e.now())
 		}
 		if err == nil && e.o.DocumentID != nil {
 			err = applyDocumentID(e.o.DocumentID, e.o.Vendor, e.o.API, &p)
@@ -528,6 +550,7 @@ func (e *Engine) storeCheckpoint(ctx context.Context, cp time.Time, full bool) {
 		return
 	}
 	e.met.lag.Set(int64(e.now().Sub(cp)/time.Second), e.o.Vendor, e.o.API)
+	e.st.Checkpoint(cp)
 	if e.o.CheckpointCache == "" {
 		return
 	}
@@ -565,6 +588,7 @@ func (e *Engine) stop(err error) {
 		return
 	}
 	e.log.Errorf("%v; stopping the input", err)
+	e.st.Stopped(err.Error(), e.now())
 	fatal.Stop(err)
 }
 
@@ -573,6 +597,38 @@ func (e *Engine) stoppedErr() error {
 	e.fatalMu.Lock()
 	defer e.fatalMu.Unlock()
 	return e.fatal
+}
+
+// waitPoll waits poll_interval before the next poll, or less when the
+// console asks for a checkpoint reset.
+func (e *Engine) waitPoll(ctx context.Context) error {
+	t := time.NewTimer(e.o.PollInterval)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-e.st.Wake():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// applyReset restarts the windows at a checkpoint the operator chose (the
+// console's checkpoint reset), before the next window is planned: the
+// checkpoint is stored at once, windows still in flight no longer move
+// it, and documents already seen are delivered again.
+func (e *Engine) applyReset(ctx context.Context) error {
+	cp, ok := e.st.TakeReset()
+	if !ok {
+		return nil
+	}
+	e.trk.drop()
+	e.seen = map[string]seenDoc{}
+	e.prevEnd, e.planned = cp, true
+	e.log.Infof("%s %s: checkpoint reset to %s", e.o.Vendor, e.o.API, cp.Format(time.RFC3339))
+	e.storeCheckpoint(ctx, cp, false)
+	return e.stoppedErr()
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

@@ -71,6 +71,16 @@ func (t *tracker) advanceLocked() (time.Time, int) {
 	return cp, n
 }
 
+// drop forgets every open window: their acknowledgements no longer move
+// the checkpoint (a checkpoint reset replaced it).
+func (t *tracker) drop() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.open = nil
+	close(t.changed)
+	t.changed = make(chan struct{})
+}
+
 // waitIdle blocks until every window handed out is read and acknowledged.
 func (t *tracker) waitIdle(ctx context.Context) error {
 	for {
