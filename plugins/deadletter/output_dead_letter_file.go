@@ -11,10 +11,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/redpanda-data/benthos/v4/public/bloblang"
 	"github.com/redpanda-data/benthos/v4/public/service"
 )
 
@@ -24,6 +26,11 @@ const (
 	dfFieldTarget    = "target"
 	dfFieldSourceID  = "source_id"
 	dfFieldError     = "error"
+	dfFieldFields    = "fields"
+
+	// MetaFileFields is the metadata key whose object adds fields to a
+	// dead-letter file's record (the default of dead_letter_file's fields).
+	MetaFileFields = "erpsync_dead_letter_fields"
 
 	// maxFileLine bounds a line the index reads back: longer lines (a huge
 	// document) are skipped by the index, so their repeat appends again.
@@ -80,6 +87,9 @@ belongs to one process: two processes appending to the same file each keep their
 			service.NewInterpolatedStringField(dfFieldError).
 				Description("Why the document failed. Behind a `fallback` the reason is metadata `fallback_error`.").
 				Default(`${! @fallback_error.or("") }`),
+			service.NewBloblangField(dfFieldFields).
+				Description("Mapping returning an object whose fields are added to the record (after the standard ones, which they cannot replace), e.g. the workbook and row of a spreadsheet row. The default reads the object a stream put in metadata `"+MetaFileFields+"`, so that streams sharing one output each add their own.").
+				Default(`root = @`+MetaFileFields+`.or({})`),
 			service.NewOutputMaxInFlightField().Default(1),
 		).
 		LintRule(`root = if this.directory.or("").trim() == "" { ["directory is empty: name the folder of the dead-letter files"] }`).
@@ -122,6 +132,7 @@ type deadLetterFileOutput struct {
 	target   *service.InterpolatedString
 	sourceID *service.InterpolatedString
 	errText  *service.InterpolatedString
+	fields   *bloblang.Executor
 	log      *service.Logger
 	now      func() time.Time
 
@@ -153,6 +164,9 @@ func newDeadLetterFileOutputFromParsed(conf *service.ParsedConfig, mgr *service.
 		return nil, 0, err
 	}
 	if o.errText, err = conf.FieldInterpolatedString(dfFieldError); err != nil {
+		return nil, 0, err
+	}
+	if o.fields, err = conf.FieldBloblang(dfFieldFields); err != nil {
 		return nil, 0, err
 	}
 	n, err := conf.FieldMaxInFlight()
@@ -224,12 +238,8 @@ func (o *deadLetterFileOutput) Write(_ context.Context, msg *service.Message) er
 		rec.Meta[k] = v
 		return nil
 	})
-	// Without HTML escaping, so that the payload is written as it is
-	// digested (and reads back the same).
-	var line bytes.Buffer
-	enc := json.NewEncoder(&line)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(rec); err != nil {
+	line, err := o.encode(msg, rec)
+	if err != nil {
 		return fmt.Errorf("dead_letter_file: stream %s: %w", stream, err)
 	}
 	sum := recordDigest(rec.Error, rec.Payload)
@@ -257,6 +267,72 @@ func (o *deadLetterFileOutput) Write(_ context.Context, msg *service.Message) er
 	df.cut = false
 	df.last[rec.SourceID] = sum
 	o.log.Warnf("dead_letter_file: stream %s: %s written to %s: %s", stream, rec.SourceID, df.f.Name(), rec.Error)
+	return nil
+}
+
+// standardFields are the record's own keys, which fields cannot replace.
+var standardFields = map[string]bool{"stream": true, "source_id": true, "target": true, "error_code": true,
+	"error": true, "payload": true, "meta": true, "at": true}
+
+// encode returns the line of rec, the fields mapping's keys appended, with
+// its line break. A fields mapping that fails is logged and left out: a
+// dead letter must not be lost to its own configuration.
+func (o *deadLetterFileOutput) encode(msg *service.Message, rec fileRecord) (*bytes.Buffer, error) {
+	// Without HTML escaping, so that the payload is written as it is
+	// digested (and reads back the same).
+	var line bytes.Buffer
+	enc := json.NewEncoder(&line)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(rec); err != nil {
+		return nil, err
+	}
+	extra := map[string]any{}
+	if res, err := msg.BloblangQuery(o.fields); err != nil {
+		o.log.Warnf("dead_letter_file: stream %s: fields mapping: %v; left out", rec.Stream, err)
+	} else if res != nil {
+		v, err := res.AsStructured()
+		m, ok := v.(map[string]any)
+		if err != nil || !ok && v != nil {
+			o.log.Warnf("dead_letter_file: stream %s: fields mapping gave %T, not an object; left out", rec.Stream, v)
+		}
+		extra = m
+	}
+	keys := make([]string, 0, len(extra))
+	for k := range extra {
+		if !standardFields[k] {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return &line, nil
+	}
+	sort.Strings(keys)
+	b := bytes.TrimSuffix(line.Bytes(), []byte("}\n"))
+	out := bytes.NewBuffer(append([]byte(nil), b...))
+	for _, k := range keys {
+		out.WriteByte(',')
+		if err := writeJSON(out, k); err != nil {
+			return nil, err
+		}
+		out.WriteByte(':')
+		if err := writeJSON(out, extra[k]); err != nil {
+			return nil, fmt.Errorf("field %s: %w", k, err)
+		}
+	}
+	out.WriteString("}\n")
+	return out, nil
+}
+
+// writeJSON writes v as compact JSON without HTML escaping and without a line
+// break.
+func writeJSON(w *bytes.Buffer, v any) error {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	w.Write(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
 	return nil
 }
 

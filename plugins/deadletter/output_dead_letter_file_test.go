@@ -102,7 +102,7 @@ func TestDeadLetterFileKeepsOneLinePerFailure(t *testing.T) {
 	write(o,
 		failed("a", "1", refused, `{"FBillNo":"1","note":"<b>&"}`),
 		failed("a", "2", "no items", `{"FBillNo":"2"}`),
-		failed("a", "2", "unknown warehouse", `{"FBillNo":"2"}`), // another error: appended
+		failed("a", "2", "unknown warehouse", `{"FBillNo":"2"}`),       // another error: appended
 		failed("a", "2", "unknown warehouse", `{"FBillNo":"2","x":1}`), // another payload: appended
 		failed("a", "2", "unknown warehouse", `{"FBillNo":"2","x":1}`),
 		failed("a", "", "no id", `not json`),
@@ -158,5 +158,32 @@ func TestDeadLetterFileRefusesUnsafeStream(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("files were created: %v", entries)
+	}
+}
+
+// TestDeadLetterFileFields: the object in metadata erpsync_dead_letter_fields
+// adds its fields to the record, without replacing the standard ones.
+func TestDeadLetterFileFields(t *testing.T) {
+	dir := t.TempDir()
+	o := newFileOutput(t, "directory: "+dir+"\nstream: s\n")
+	m := failed("s", "book.xlsx#3", "row 3: 单位 is empty (permanent)", `{"物料编码":"A<1>"}`)
+	m.MetaSetMut(MetaFileFields, map[string]any{"file": "book.xlsx", "xlsx_row": 3, "reason": "单位 is empty", "stream": "other"})
+	if err := o.Write(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "s.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	if rec["stream"] != "s" || rec["file"] != "book.xlsx" || rec["xlsx_row"] != float64(3) || rec["reason"] != "单位 is empty" ||
+		rec["source_id"] != "book.xlsx#3" || rec["meta"].(map[string]any)[MetaFileFields] != nil {
+		t.Errorf("record %s", b)
+	}
+	if !bytes.Contains(b, []byte(`"A<1>"`)) {
+		t.Errorf("record %s: the payload must be written unescaped", b)
 	}
 }
