@@ -49,6 +49,7 @@ var Components = []Component{
 	{"input", "xbb"},
 	{"processor", "kingdee_query"},
 	{"output", "dead_letter"},
+	{"output", "dead_letter_file"},
 	{"output", "dead_letter_resolve"},
 	{"output", "dingtalk"},
 	{"output", "kafka"},

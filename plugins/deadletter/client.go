@@ -341,10 +341,12 @@ func (s *Store) Resolve(ctx context.Context, stream string, sourceIDs ...string)
 }
 
 // MaxOpenID is the highest id of an open dead letter of stream, 0 if none.
-func (s *Store) MaxOpenID(ctx context.Context, stream string) (int64, error) {
+func (s *Store) MaxOpenID(ctx context.Context, stream string, ids ...int64) (int64, error) {
 	var id int64
+	cond, args := idsCond(ids)
 	err := s.retry(ctx, func() error {
-		return s.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(id),0) FROM "+s.t+" WHERE stream=? AND status='open'", stream).Scan(&id)
+		return s.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(id),0) FROM "+s.t+" WHERE stream=? AND status='open'"+cond,
+			append([]any{stream}, args...)...).Scan(&id)
 	})
 	if err != nil {
 		return 0, s.fail("reading", err)
@@ -355,14 +357,29 @@ func (s *Store) MaxOpenID(ctx context.Context, stream string) (int64, error) {
 const rowColumns = "id,stream,source_id,source_vendor,target,error_code,error_message,payload,target_payload,source_meta," +
 	"status,attempts,first_failure_at,last_failure_at,resolved_at"
 
+// idsCond is the condition restricting a query to the row ids given (none:
+// no restriction) and its arguments.
+func idsCond(ids []int64) (string, []any) {
+	if len(ids) == 0 {
+		return "", nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return " AND id IN (?" + strings.Repeat(",?", len(ids)-1) + ")", args
+}
+
 // ReadOpen returns up to limit open dead letters of stream with
-// afterID < id <= upToID, in id order.
-func (s *Store) ReadOpen(ctx context.Context, stream string, afterID, upToID int64, limit int) ([]Row, error) {
-	q := "SELECT " + rowColumns + " FROM " + s.t + " WHERE stream=? AND status='open' AND id>? AND id<=? ORDER BY id LIMIT ?"
+// afterID < id <= upToID, in id order; with ids, only those of these rows.
+func (s *Store) ReadOpen(ctx context.Context, stream string, afterID, upToID int64, limit int, ids ...int64) ([]Row, error) {
+	cond, idArgs := idsCond(ids)
+	q := "SELECT " + rowColumns + " FROM " + s.t + " WHERE stream=? AND status='open' AND id>? AND id<=?" + cond + " ORDER BY id LIMIT ?"
+	args := append(append([]any{stream, afterID, upToID}, idArgs...), limit)
 	var out []Row
 	err := s.retry(ctx, func() error {
 		var err error
-		out, err = s.query(ctx, q, stream, afterID, upToID, limit)
+		out, err = s.query(ctx, q, args...)
 		return err
 	})
 	if err != nil {

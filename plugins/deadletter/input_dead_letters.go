@@ -12,6 +12,7 @@ import (
 
 const (
 	diFieldStream       = "stream"
+	diFieldIDs          = "ids"
 	diFieldBatchSize    = "batch_size"
 	diFieldStopWhenDone = "stop_when_done"
 	diFieldPollInterval = "poll_interval"
@@ -31,7 +32,7 @@ func deadLettersInputSpec() *service.ConfigSpec {
 		Summary("Reads the open dead letters of one stream from the dead-letter table, as the source documents they hold, so that a replay config runs them through the same mapping and output again.").
 		Description(`
 Reads rows of the table the `+"`dead_letter`"+` output writes (schema in its description) whose `+"`stream`"+` is the
-configured one and whose `+"`status`"+` is `+"`open`"+`, in `+"`id`"+` order, `+"`batch_size`"+` per query, one message per batch. Each message is the
+configured one and whose `+"`status`"+` is `+"`open`"+` (with `+"`ids`"+`, only the rows of these ids), in `+"`id`"+` order, `+"`batch_size`"+` per query, one message per batch. Each message is the
 row's `+"`payload`"+` (the source document, as the stream's input delivered it) with the metadata the source message
 had (`+"`source_meta`"+`: `+"`source_id`"+`, `+"`source_vendor`"+`, `+"`source_api`"+`, `+"`source_modified`"+`, ...) restored, and:
 
@@ -57,6 +58,10 @@ ended, retrying what is still open.
 		Fields(
 			service.NewStringField(diFieldStream).
 				Description("Stream whose dead letters are read: the `stream` of the `dead_letter` output that recorded them."),
+			service.NewIntListField(diFieldIDs).
+				Description("Row ids (the table's `id`) to read: only those of these rows that belong to `stream` and are open are read; a resolved id, an unknown id or one of another stream is skipped. Empty reads every open row of the stream.").
+				Example([]any{1042, 1043}).
+				Default([]any{}),
 			service.NewIntField(diFieldBatchSize).
 				Description("Rows read per query. Each row is emitted as a batch of its own, so that its outcome is its own: a broker that stops at a failure must not hold back the documents that succeeded.").
 				Default(50),
@@ -75,6 +80,7 @@ ended, retrying what is still open.
 type deadLettersInput struct {
 	conn         *Conn
 	stream       string
+	ids          []int64 // empty: every open row
 	batchSize    int
 	stopWhenDone bool
 	pollInterval time.Duration
@@ -102,6 +108,16 @@ func newDeadLettersInputFromParsed(conf *service.ParsedConfig, mgr *service.Reso
 	}
 	if err := ValidateStream(in.stream); err != nil {
 		return nil, fmt.Errorf("dead_letters: %w", err)
+	}
+	ids, err := conf.FieldIntList(diFieldIDs)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if id < 1 {
+			return nil, fmt.Errorf("dead_letters: ids: %d is not a row id (ids start at 1)", id)
+		}
+		in.ids = append(in.ids, int64(id))
 	}
 	if in.batchSize, err = conf.FieldInt(diFieldBatchSize); err != nil {
 		return nil, err
@@ -156,13 +172,17 @@ func (in *deadLettersInput) fill(ctx context.Context) error {
 		return service.ErrNotConnected
 	}
 	if !in.inPass {
-		if in.upToID, err = st.MaxOpenID(ctx, in.stream); err != nil {
+		if in.upToID, err = st.MaxOpenID(ctx, in.stream, in.ids...); err != nil {
 			return fmt.Errorf("dead_letters: stream %s: %w", in.stream, err)
 		}
 		in.inPass, in.afterID = true, 0
-		in.log.Infof("dead_letters: replaying the open dead letters of stream %s (ids up to %d)", in.stream, in.upToID)
+		if len(in.ids) > 0 {
+			in.log.Infof("dead_letters: replaying the open dead letters of stream %s among ids %v", in.stream, in.ids)
+		} else {
+			in.log.Infof("dead_letters: replaying the open dead letters of stream %s (ids up to %d)", in.stream, in.upToID)
+		}
 	}
-	rows, err := st.ReadOpen(ctx, in.stream, in.afterID, in.upToID, in.batchSize)
+	rows, err := st.ReadOpen(ctx, in.stream, in.afterID, in.upToID, in.batchSize, in.ids...)
 	if err != nil {
 		return fmt.Errorf("dead_letters: stream %s: %w", in.stream, err)
 	}

@@ -435,11 +435,31 @@ func TestIntegrationInputMessages(t *testing.T) {
 	if _, err := st.Resolve(ctx, "s", "3"); err != nil {
 		t.Fatal(err)
 	}
+	got := runInput(t, fmt.Sprintf("dead_letters:\n  dsn: '%s'\n  table: %s\n  stream: s\n  batch_size: 2\n", testDSN(), table))
+	var ids []string
+	for _, m := range got {
+		ids = append(ids, m["source_id"].(string))
+		id := m["source_id"].(string)
+		if m["content"] != fmt.Sprintf(`{"n":%s}`, id) || m[MetaSource] != m["content"] || m["source_vendor"] != "wdt" ||
+			m["source_modified"] != "2024-06-01T10:00:00+08:00" || m[MetaDeadLetterAttempts] != "1" || m[MetaDeadLetterError] != "boom" ||
+			m[MetaDeadLetterErrorCode] != "11" || m[MetaDeadLetterTarget] != "k3cloud" || m[MetaDeadLetterID] == "" {
+			t.Errorf("message of %s: %v", id, m)
+		}
+	}
+	if fmt.Sprint(ids) != "[1 2 4 5]" {
+		t.Errorf("read %v, want the open rows [1 2 4 5] once each, in id order", ids)
+	}
+}
+
+// runInput runs a dead_letters input configured by inputYAML to its end
+// and returns each message it emitted as its metadata plus "content".
+func runInput(t *testing.T, inputYAML string) []map[string]any {
+	t.Helper()
 	b := service.NewStreamBuilder()
 	if err := b.SetLoggerYAML("level: off"); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.AddInputYAML(fmt.Sprintf("dead_letters:\n  dsn: '%s'\n  table: %s\n  stream: s\n  batch_size: 2\n", testDSN(), table)); err != nil {
+	if err := b.AddInputYAML(inputYAML); err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
@@ -464,23 +484,57 @@ func TestIntegrationInputMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := s.Run(rctx); err != nil {
+	if err := s.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
-	for _, m := range got {
-		ids = append(ids, m["source_id"].(string))
-		id := m["source_id"].(string)
-		if m["content"] != fmt.Sprintf(`{"n":%s}`, id) || m[MetaSource] != m["content"] || m["source_vendor"] != "wdt" ||
-			m["source_modified"] != "2024-06-01T10:00:00+08:00" || m[MetaDeadLetterAttempts] != "1" || m[MetaDeadLetterError] != "boom" ||
-			m[MetaDeadLetterErrorCode] != "11" || m[MetaDeadLetterTarget] != "k3cloud" || m[MetaDeadLetterID] == "" {
-			t.Errorf("message of %s: %v", id, m)
+	mu.Lock()
+	defer mu.Unlock()
+	return got
+}
+
+// TestIntegrationInputIDs: with ids the input reads only the open rows of
+// the stream among them, in id order; a resolved id, an id of another
+// stream and an unknown id are skipped.
+func TestIntegrationInputIDs(t *testing.T) {
+	st, table := testStore(t)
+	ctx := context.Background()
+	rowID := map[string]int64{}
+	for _, l := range []Letter{
+		{Stream: "s", SourceID: "a"}, {Stream: "s", SourceID: "b"}, {Stream: "s", SourceID: "c"},
+		{Stream: "s", SourceID: "d"}, {Stream: "other", SourceID: "e"},
+	} {
+		l.Payload = []byte(`{"id":"` + l.SourceID + `"}`)
+		if err := st.Record(ctx, l); err != nil {
+			t.Fatal(err)
 		}
+		rowID[l.SourceID] = get(t, st, l.Stream, l.SourceID).ID
 	}
-	if fmt.Sprint(ids) != "[1 2 4 5]" {
-		t.Errorf("read %v, want the open rows [1 2 4 5] once each, in id order", ids)
+	if _, err := st.Resolve(ctx, "s", "b"); err != nil {
+		t.Fatal(err)
+	}
+	// d is open but not asked for; b is resolved; e is of stream other;
+	// the last id belongs to no row.
+	ids := []int64{rowID["c"], rowID["b"], rowID["a"], rowID["e"], rowID["e"] + 1000}
+	got := runInput(t, fmt.Sprintf("dead_letters:\n  dsn: '%s'\n  table: %s\n  stream: s\n  batch_size: 1\n  ids: %s\n",
+		testDSN(), table, strings.Join(strings.Fields(fmt.Sprint(ids)), ",")))
+	var read []string
+	for _, m := range got {
+		read = append(read, fmt.Sprintf("%v=%v", m["source_id"], m[MetaDeadLetterID]))
+	}
+	want := fmt.Sprintf("[a=%d c=%d]", rowID["a"], rowID["c"])
+	if fmt.Sprint(read) != want {
+		t.Errorf("read %v, want %s: the open rows of stream s among ids %v, in id order", read, want, ids)
+	}
+	// Without ids, every open row of the stream, as before.
+	got = runInput(t, fmt.Sprintf("dead_letters:\n  dsn: '%s'\n  table: %s\n  stream: s\n", testDSN(), table))
+	read = read[:0]
+	for _, m := range got {
+		read = append(read, fmt.Sprint(m["source_id"]))
+	}
+	if fmt.Sprint(read) != "[a c d]" {
+		t.Errorf("without ids read %v, want [a c d]", read)
 	}
 }
 

@@ -112,19 +112,19 @@ Metrics: `+"`"+MetricDeadLetters+"{stream, target}`"+`, dead letters recorded.
 `).
 		Fields(connFields()...).
 		Fields(
-			service.NewStringField(dlFieldStream).
-				Description("Name of the stream these documents belong to (usually the config's file name); it is part of the key and what the `dead_letters` input replays."),
-			service.NewStringField(dlFieldTarget).
-				Description("Name of the target that refused the documents, e.g. `kis` or `k3cloud:BD_MATERIAL`, for inspection and the metric label."),
+			service.NewInterpolatedStringField(dlFieldStream).
+				Description("Name of the stream these documents belong to (usually the config's file name); it is part of the key and what the `dead_letters` input replays. Interpolated per message, so that one output (a resource several streams share) can record the dead letters of all of them, e.g. `${! @erpsync_stream }`."),
+			service.NewInterpolatedStringField(dlFieldTarget).
+				Description("Name of the target that refused the documents, e.g. `kis` or `k3cloud:BD_MATERIAL`, for inspection and the metric label; interpolated per message like `stream`."),
 			service.NewInterpolatedStringField(dlFieldSourceID).
 				Description("Id of the source document: the key, with stream, of its row.").
-				Default("${! @source_id }"),
+				Default(`${! @source_id.or("") }`),
 			service.NewInterpolatedStringField(dlFieldSourceVendor).
 				Description("Vendor the source document came from.").
-				Default("${! @source_vendor }"),
+				Default(`${! @source_vendor.or("") }`),
 			service.NewInterpolatedStringField(dlFieldError).
 				Description("Why the document failed. Behind a `fallback` the reason is metadata `fallback_error`.").
-				Default("${! @fallback_error }"),
+				Default(`${! @fallback_error.or("") }`),
 			service.NewInterpolatedStringField(dlFieldErrorCode).
 				Description("Vendor error code. Unset: extracted from the error text (the code of an erpsync vendor error, else a MySQL error number, else empty).").
 				Optional().
@@ -145,8 +145,8 @@ Metrics: `+"`"+MetricDeadLetters+"{stream, target}`"+`, dead letters recorded.
 // deadLetterOutput writes batches of dead letters.
 type deadLetterOutput struct {
 	conn      *Conn
-	stream    string
-	target    string
+	stream    *service.InterpolatedString
+	target    *service.InterpolatedString
 	sourceID  *service.InterpolatedString
 	vendor    *service.InterpolatedString
 	errText   *service.InterpolatedString
@@ -155,7 +155,6 @@ type deadLetterOutput struct {
 	tgPayload *bloblang.Executor // nil: the message
 	log       *service.Logger
 	mRecorded *service.MetricCounter
-	counts    *streamstate.DeadLetterCounter
 }
 
 func newDeadLetterOutputFromParsed(conf *service.ParsedConfig, mgr *service.Resources) (*deadLetterOutput, service.BatchPolicy, int, error) {
@@ -166,13 +165,15 @@ func newDeadLetterOutputFromParsed(conf *service.ParsedConfig, mgr *service.Reso
 		return nil, pol, 0, err
 	}
 	o.conn = conn
-	if o.stream, err = conf.FieldString(dlFieldStream); err != nil {
+	if o.stream, err = conf.FieldInterpolatedString(dlFieldStream); err != nil {
 		return nil, pol, 0, err
 	}
-	if err := ValidateStream(o.stream); err != nil {
-		return nil, pol, 0, fmt.Errorf("dead_letter: %w", err)
+	if s, static := o.stream.Static(); static {
+		if err := ValidateStream(s); err != nil {
+			return nil, pol, 0, fmt.Errorf("dead_letter: %w", err)
+		}
 	}
-	if o.target, err = conf.FieldString(dlFieldTarget); err != nil {
+	if o.target, err = conf.FieldInterpolatedString(dlFieldTarget); err != nil {
 		return nil, pol, 0, err
 	}
 	if o.sourceID, err = conf.FieldInterpolatedString(dlFieldSourceID); err != nil {
@@ -208,7 +209,6 @@ func newDeadLetterOutputFromParsed(conf *service.ParsedConfig, mgr *service.Reso
 		return nil, pol, 0, err
 	}
 	o.mRecorded = mgr.Metrics().NewCounter(MetricDeadLetters, "stream", "target")
-	o.counts = streamstate.RegisterDeadLetters(streamstate.Table{Stream: o.stream, DSN: conn.cfg.DSN, Table: conn.cfg.Store.Table, Target: o.target})
 	return o, pol, maxInFlight, nil
 }
 
@@ -248,18 +248,21 @@ func (o *deadLetterOutput) WriteBatch(ctx context.Context, batch service.Message
 		}
 		letters = append(letters, l)
 	}
+	first := letters[0]
 	st, err := o.conn.Store(ctx)
 	if err != nil {
-		return fmt.Errorf("dead_letter: stream %s: %w", o.stream, err)
+		return fmt.Errorf("dead_letter: stream %s: %w", first.Stream, err)
 	}
 	if err := st.Record(ctx, letters...); err != nil {
-		return fmt.Errorf("dead_letter: stream %s: %w", o.stream, err)
+		return fmt.Errorf("dead_letter: stream %s: %w", first.Stream, err)
 	}
-	o.mRecorded.Incr(int64(len(letters)), o.stream, o.target)
-	o.counts.Recorded(len(letters))
-	first := letters[0]
+	for _, l := range letters {
+		o.mRecorded.Incr(1, l.Stream, l.Target)
+		// What the console shows: the stream's table and its count.
+		streamstate.RegisterDeadLetters(streamstate.Table{Stream: l.Stream, DSN: o.conn.cfg.DSN, Table: o.conn.cfg.Store.Table, Target: l.Target}).Recorded(1)
+	}
 	o.log.Warnf("dead_letter: %d document(s) of stream %s recorded in %s (e.g. %s: %s)",
-		len(letters), o.stream, o.conn.cfg.Store.Table, first.SourceID, first.ErrorMessage)
+		len(letters), first.Stream, o.conn.cfg.Store.Table, first.SourceID, first.ErrorMessage)
 	return nil
 }
 
@@ -271,14 +274,24 @@ func (o *deadLetterOutput) letter(batch service.MessageBatch, i int, msg *servic
 	if err != nil {
 		return Letter{}, fmt.Errorf("dead_letter: message %d has no content: %w", i, err)
 	}
-	l := Letter{Stream: o.stream, Target: o.target}
+	stream, err := batch.TryInterpolatedString(i, o.stream)
+	if err == nil {
+		err = ValidateStream(stream)
+	}
+	if err != nil {
+		// Without its stream the row has no key: fail, so that the
+		// dead letter is retried rather than recorded under a wrong one.
+		return Letter{}, fmt.Errorf("dead_letter: message %d: field stream: %w", i, err)
+	}
+	l := Letter{Stream: stream}
 	str := func(field string, is *service.InterpolatedString) string {
 		s, err := batch.TryInterpolatedString(i, is)
 		if err != nil {
-			o.log.Warnf("dead_letter: stream %s: field %s of message %d: %v", o.stream, field, i, err)
+			o.log.Warnf("dead_letter: stream %s: field %s of message %d: %v", stream, field, i, err)
 		}
 		return s
 	}
+	l.Target = str(dlFieldTarget, o.target)
 	l.SourceID = str(dlFieldSourceID, o.sourceID)
 	l.SourceVendor = str(dlFieldSourceVendor, o.vendor)
 	l.ErrorMessage = str(dlFieldError, o.errText)
@@ -289,14 +302,14 @@ func (o *deadLetterOutput) letter(batch service.MessageBatch, i int, msg *servic
 	}
 	p, err := mapBytes(batch, i, o.payload)
 	if err != nil || p == nil {
-		o.log.Warnf("dead_letter: stream %s: payload mapping of message %d gave no document (%v); storing the message itself", o.stream, i, err)
+		o.log.Warnf("dead_letter: stream %s: payload mapping of message %d gave no document (%v); storing the message itself", stream, i, err)
 		p = raw
 	}
 	l.Payload = p
 	if o.tgPayload != nil {
 		tp, err := mapBytes(batch, i, o.tgPayload)
 		if err != nil {
-			o.log.Warnf("dead_letter: stream %s: target_payload mapping of message %d: %v; storing NULL", o.stream, i, err)
+			o.log.Warnf("dead_letter: stream %s: target_payload mapping of message %d: %v; storing NULL", stream, i, err)
 		}
 		l.TargetPayload = tp
 	} else if string(raw) != string(p) {
@@ -313,7 +326,7 @@ func (o *deadLetterOutput) letter(batch service.MessageBatch, i int, msg *servic
 		return nil
 	})
 	if strings.TrimSpace(l.SourceID) == "" {
-		o.log.Warnf("dead_letter: stream %s: message %d has no source_id; keyed by the digest of its payload", o.stream, i)
+		o.log.Warnf("dead_letter: stream %s: message %d has no source_id; keyed by the digest of its payload", stream, i)
 	}
 	return l, nil
 }

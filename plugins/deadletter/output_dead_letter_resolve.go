@@ -65,7 +65,7 @@ Metrics: `+"`"+MetricResolved+"{stream}`"+`.
 				Description("Stream whose dead letters are resolved: the `stream` of the `dead_letter` output that recorded them."),
 			service.NewInterpolatedStringField(drFieldSourceID).
 				Description("Source id of the dead letter (the `dead_letters` input sets metadata `source_id`).").
-				Default("${! @source_id }"),
+				Default(`${! @source_id.or("") }`),
 			service.NewOutputMaxInFlightField().Default(1),
 			service.NewBatchPolicyField(drFieldBatching),
 		).

@@ -70,6 +70,7 @@ var metricHelp = map[string]string{
 	"erpsync_alerts_sent":                 "Alerts a group robot accepted, by vendor (dingtalk, wecom).",
 	"erpsync_alerts_failed":               "Alerts given up on, by vendor (dingtalk, wecom).",
 	"erpsync_alert_retries":               "Alert deliveries retried, by vendor (dingtalk, wecom).",
+	"erpsync_alerts_dropped":              "Alerts dropped unsent because the robot's rate limit was reached (on_limit: drop), by vendor (dingtalk, wecom).",
 	"erpsync_alert_throttled":             "Times an alert waited for the robot's rate limit, by vendor (dingtalk, wecom).",
 }
 

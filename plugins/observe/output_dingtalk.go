@@ -38,7 +38,7 @@ in errors or logs. A failed alert fails its message like any output: to keep ale
 a pipeline, wrap it in `+"`drop_on: {error: true}`"+` (see the example).
 
 Metrics (label `+"`vendor`"+`): `+"`erpsync_alerts_sent`"+`, `+"`erpsync_alerts_failed`"+`, `+"`erpsync_alert_retries`"+`,
-`+"`erpsync_alert_throttled`"+` (waits for the rate limit).`).
+`+"`erpsync_alert_throttled`"+` (waits for the rate limit), `+"`erpsync_alerts_dropped`"+` (dropped at the limit, `+"`on_limit: drop`"+`).`).
 		Fields(robotFields("DingTalk",
 			service.NewStringField(dtFieldSecret).Description("Signing secret (`SEC...`) of a robot with the 加签 security setting; empty sends unsigned requests.").Default("").Secret(),
 			service.NewInterpolatedStringField(dtFieldTitle).Description("Title of a markdown message (the notification preview), interpolated per message.").Default("erpsync"),

@@ -23,6 +23,7 @@ const (
 	roFieldRLCount     = "count"
 	roFieldRLInterval  = "interval"
 	roFieldRLResource  = "resource"
+	roFieldRLOnLimit   = "on_limit"
 	roFieldMaxRetries  = "max_retries"
 	roFieldBackoff     = "backoff"
 	roFieldBackoffInit = "initial_interval"
@@ -46,7 +47,8 @@ func robotFields(product string, vendorFields ...*service.ConfigField) []*servic
 			service.NewIntField(roFieldRLCount).Description("Messages allowed per `interval`; 0 disables the limiter.").Default(20),
 			service.NewDurationField(roFieldRLInterval).Description("The interval of the limit.").Default("1m"),
 			service.NewStringField(roFieldRLResource).Description("Name of a `rate_limit` resource to take from as well, to share one robot's budget between several streams or outputs; empty uses none.").Default(""),
-		).Description(product+" allows a robot 20 messages a minute and throttles it for minutes beyond that. Sends (retries included) wait here so no window of `interval` sees more than `count` of them.").Advanced(),
+			service.NewStringEnumField(roFieldRLOnLimit, onLimitWait, onLimitDrop).Description("What a message does when the limit is reached: `wait` until the window has room (the output, and whatever waits on it, is held up), or `drop` it at once, unsent and acknowledged, counted in `erpsync_alerts_dropped` (for alerts that must never slow a pipeline down: beyond the limit the robot would throttle them anyway). Retries of a message already sent once always wait.").Default(onLimitWait),
+		).Description(product+" allows a robot 20 messages a minute and throttles it for minutes beyond that. Sends (retries included) wait here so no window of `interval` sees more than `count` of them, or with `on_limit: drop` first sends beyond that are dropped.").Advanced(),
 		service.NewIntField(roFieldMaxRetries).Description("Retries after a transport failure, a 5xx, or the robot's rate-limit answer, before the message fails with the last error; 0 never retries.").Default(3),
 		service.NewObjectField(roFieldBackoff,
 			service.NewDurationField(roFieldBackoffInit).Description("Wait before the first retry; doubled on each further retry.").Default("1s"),
@@ -54,6 +56,12 @@ func robotFields(product string, vendorFields ...*service.ConfigField) []*servic
 		).Description("Backoff between retries of one message.").Advanced(),
 	)
 }
+
+// Values of rate_limit.on_limit.
+const (
+	onLimitWait = "wait"
+	onLimitDrop = "drop"
+)
 
 // robotLintRule catches bad numbers before a stream starts.
 func robotLintRule(name string) string {
@@ -68,19 +76,20 @@ root = if !this.webhook_url.or("").has_prefix("http") && !this.webhook_url.or(""
 
 // robotOutput sends one robot message per Benthos message.
 type robotOutput struct {
-	robot   Robot
-	build   func(*service.Message) (Message, error)
-	limiter *windowLimiter // nil: no internal limit
-	rlName  string         // rate_limit resource, "" for none
-	retries int
-	boInit  time.Duration
-	boMax   time.Duration
-	res     *service.Resources
-	log     *service.Logger
+	robot       Robot
+	build       func(*service.Message) (Message, error)
+	limiter     *windowLimiter // nil: no internal limit
+	rlName      string         // rate_limit resource, "" for none
+	dropOnLimit bool           // on_limit: drop
+	retries     int
+	boInit      time.Duration
+	boMax       time.Duration
+	res         *service.Resources
+	log         *service.Logger
 	// sleep waits d or until ctx ends; tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
 
-	mSent, mFailed, mRetries, mThrottled *service.MetricCounter
+	mSent, mFailed, mRetries, mThrottled, mDropped *service.MetricCounter
 }
 
 // robotCommon is what the shared fields give the vendor constructors.
@@ -124,6 +133,11 @@ func parseRobotCommon(conf *service.ParsedConfig, mgr *service.Resources, name s
 	if o.rlName, err = rl.FieldString(roFieldRLResource); err != nil {
 		return nil, c, err
 	}
+	onLimit, err := rl.FieldString(roFieldRLOnLimit)
+	if err != nil {
+		return nil, c, err
+	}
+	o.dropOnLimit = onLimit == onLimitDrop
 	if o.retries, err = conf.FieldInt(roFieldMaxRetries); err != nil {
 		return nil, c, err
 	}
@@ -152,6 +166,7 @@ func parseRobotCommon(conf *service.ParsedConfig, mgr *service.Resources, name s
 	o.mFailed = m.NewCounter("erpsync_alerts_failed", "vendor")
 	o.mRetries = m.NewCounter("erpsync_alert_retries", "vendor")
 	o.mThrottled = m.NewCounter("erpsync_alert_throttled", "vendor")
+	o.mDropped = m.NewCounter("erpsync_alerts_dropped", "vendor")
 	return o, c, nil
 }
 
@@ -185,7 +200,17 @@ func (o *robotOutput) Write(ctx context.Context, msg *service.Message) error {
 				return err
 			}
 		}
-		if err := o.waitLimit(ctx); err != nil {
+		if attempt == 0 && o.dropOnLimit {
+			ok, err := o.takeLimit(ctx)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				o.mDropped.Incr(1, v)
+				o.log.Debugf("%s: rate limit reached, alert dropped (on_limit: drop)", v)
+				return nil
+			}
+		} else if err := o.waitLimit(ctx); err != nil {
 			return err
 		}
 		err := o.robot.Send(ctx, m)
@@ -235,6 +260,26 @@ func (o *robotOutput) waitLimit(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// takeLimit takes a slot of the internal limiter and of the shared
+// resource without waiting; false when either has none now.
+func (o *robotOutput) takeLimit(ctx context.Context) (bool, error) {
+	if o.limiter != nil && o.limiter.reserve() > 0 {
+		return false, nil
+	}
+	if o.rlName == "" {
+		return true, nil
+	}
+	var d time.Duration
+	var rerr error
+	if err := o.res.AccessRateLimit(ctx, o.rlName, func(r service.RateLimit) { d, rerr = r.Access(ctx) }); err != nil {
+		return false, err
+	}
+	if rerr != nil {
+		return false, rerr
+	}
+	return d <= 0, nil
 }
 
 // delay is the wait before retry number attempt (from 1).

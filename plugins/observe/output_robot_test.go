@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -220,6 +221,48 @@ func TestRobotRateLimitWindow(t *testing.T) {
 			}
 			if rcv.badSign != 0 {
 				t.Errorf("%d sends had a bad signature (timestamp off the clock?)", rcv.badSign)
+			}
+		})
+	}
+}
+
+// TestRobotRateLimitDrop: with on_limit: drop the sends beyond the limit are
+// acknowledged unsent, without waiting, and the next window sends again.
+func TestRobotRateLimitDrop(t *testing.T) {
+	for _, v := range []string{vendorDingTalk, vendorWeCom} {
+		t.Run(v, func(t *testing.T) {
+			clk := newFakeClock()
+			rcv := newReceiver(t, v, testSecret, clk.now)
+			conf := "webhook_url: " + rcv.webhook() + "\nrate_limit: { count: 3, interval: 1m, on_limit: drop }\n"
+			if v == vendorDingTalk {
+				conf += "secret: " + testSecret + "\n"
+			}
+			o := newTestOutput(t, v, conf, clk)
+			for i := range 5 {
+				if err := write(t, o, fmt.Sprintf("alert %d", i)); err != nil {
+					t.Fatalf("send %d: %v", i, err)
+				}
+			}
+			if s := clk.slept(); len(s) != 0 {
+				t.Errorf("the output waited %v; with on_limit: drop it must not wait", s)
+			}
+			clk.mu.Lock()
+			clk.t = clk.t.Add(time.Minute)
+			clk.mu.Unlock()
+			if err := write(t, o, "alert 5"); err != nil {
+				t.Fatal(err)
+			}
+			bodies, _ := rcv.received()
+			var got []string
+			for _, b := range bodies {
+				for _, want := range []string{"alert 0", "alert 1", "alert 2", "alert 3", "alert 4", "alert 5"} {
+					if bytes.Contains(b, []byte(want)) {
+						got = append(got, want)
+					}
+				}
+			}
+			if fmt.Sprint(got) != "[alert 0 alert 1 alert 2 alert 5]" {
+				t.Errorf("the robot received %v, want the first 3 and, a minute later, alert 5", got)
 			}
 		})
 	}

@@ -30,7 +30,7 @@ naming vendor, errcode and errmsg; the key never appears in errors or logs. A fa
 message like any output: wrap it in `+"`drop_on: {error: true}`"+` so alerting never holds up a pipeline.
 
 Metrics (label `+"`vendor`"+`): `+"`erpsync_alerts_sent`"+`, `+"`erpsync_alerts_failed`"+`, `+"`erpsync_alert_retries`"+`,
-`+"`erpsync_alert_throttled`"+` (waits for the rate limit).`).
+`+"`erpsync_alert_throttled`"+` (waits for the rate limit), `+"`erpsync_alerts_dropped`"+` (dropped at the limit, `+"`on_limit: drop`"+`).`).
 		Fields(robotFields("WeCom",
 			service.NewStringListField(wcFieldMentionedMobiles).Description("Mobiles of members to mention in text messages (`\"@all\"` for everyone).").Default([]any{}),
 			service.NewStringListField(wcFieldMentionedList).Description("User ids of members to mention in text messages (`\"@all\"` for everyone).").Default([]any{}),

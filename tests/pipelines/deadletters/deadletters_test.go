@@ -12,12 +12,17 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -361,16 +366,22 @@ func TestIntegrationDeadLetterRoundTrip(t *testing.T) {
 	})
 	e := expect(t, sb, sourceBills(t, sb))
 	state := erpsynctest.StateDir(t)
-	env := baseEnv(sb, state, "MYSQL_DSN="+erpsynctest.MySQLDSN(), "DEAD_LETTER_TABLE="+table)
+	robots := startRobots(t)
+	env := baseEnv(sb, state, "MYSQL_DSN="+erpsynctest.MySQLDSN(), "DEAD_LETTER_TABLE="+table,
+		"DINGTALK_WEBHOOK_URL="+robots.url+dingtalkPath+"?access_token="+dingtalkToken, "DINGTALK_SECRET="+dingtalkSecret,
+		"WECOM_WEBHOOK_URL="+robots.url+wecomPath+"?key="+wecomKey)
+	file := filepath.Join(state, "dead_letters", stream+".jsonl")
 
-	// 1. The stream: refused bills land in the table, and still in the file.
+	// 1. The stream: refused bills land in the table, and still in the file;
+	// both robots hear of each (up to their 20 a minute).
 	run(t, env, stream)
 	checkKIS(t, sb, e.written)
 	first := readTable(t, db, table)
 	checkTable(t, first, e, want{"open", 1}, want{"open", 1})
-	if n := countLines(t, filepath.Join(state, "dead_letters", stream+".jsonl")); n != len(e.kisRefused)+len(e.noItems) {
+	if n := countLines(t, file); n != len(e.kisRefused)+len(e.noItems) {
 		t.Errorf("the dead-letter file holds %d lines, want %d", n, len(e.kisRefused)+len(e.noItems))
 	}
+	checkAlerts(t, robots, e, baseEnv(sb, state))
 	if t.Failed() {
 		return
 	}
@@ -382,6 +393,10 @@ func TestIntegrationDeadLetterRoundTrip(t *testing.T) {
 	run(t, env, stream)
 	second := readTable(t, db, table)
 	checkTable(t, second, e, want{"open", 2}, want{"open", 2})
+	// The file keeps one line per failure: the bills failed as before.
+	if n := countLines(t, file); n != len(e.kisRefused)+len(e.noItems) {
+		t.Errorf("after reading the same windows again the dead-letter file holds %d lines, want still %d", n, len(e.kisRefused)+len(e.noItems))
+	}
 	for id, r := range second {
 		if r.ID != first[id].ID || !r.First.Equal(first[id].First) || r.Last.Before(first[id].Last) {
 			t.Errorf("dead letter %s: id %d→%d, first failure %v→%v, last %v→%v: the id and first failure must stay, the last move on",
@@ -440,6 +455,131 @@ func TestIntegrationDeadLetterRoundTrip(t *testing.T) {
 	}
 	if got := createCalls(sb) - calls; got != 0 {
 		t.Errorf("second replay: %d create calls, want none", got)
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Alert robots
+
+const (
+	dingtalkPath   = "/robot/send"
+	dingtalkToken  = "dl-test-dingtalk-token"
+	dingtalkSecret = "SECdl-test-dingtalk-secret"
+	wecomPath      = "/cgi-bin/webhook/send"
+	wecomKey       = "dl-test-wecom-key"
+	// robotLimit is the robots' rate limit (20 a minute): alerts beyond it
+	// are dropped, not waited for.
+	robotLimit = 20
+)
+
+// robots is a stand-in DingTalk and WeCom robot that keeps every request.
+type robots struct {
+	url  string
+	mu   sync.Mutex
+	reqs []robotReq
+}
+
+type robotReq struct {
+	path  string
+	query url.Values
+	body  []byte
+}
+
+func startRobots(t *testing.T) *robots {
+	t.Helper()
+	r := &robots{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.reqs = append(r.reqs, robotReq{req.URL.Path, req.URL.Query(), body})
+		r.mu.Unlock()
+		_, _ = io.WriteString(w, `{"errcode":0,"errmsg":"ok"}`)
+	}))
+	t.Cleanup(srv.Close)
+	r.url = srv.URL
+	return r
+}
+
+func (r *robots) requests() []robotReq {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]robotReq(nil), r.reqs...)
+}
+
+// alertLine matches a line of the alert text: "key: value".
+var alertLine = regexp.MustCompile(`(?m)^(stream|target|source_id|error_code|error): (.*)$`)
+
+// checkAlerts: each robot received one alert per dead letter up to its
+// limit, each naming the stream, the target, a dead-lettered bill, its
+// error code and message, signed for DingTalk, and no credential of env.
+func checkAlerts(t *testing.T, r *robots, e expectation, env []string) {
+	t.Helper()
+	dead := len(e.kisRefused) + len(e.noItems)
+	got := map[string][]string{}
+	for _, req := range r.requests() {
+		var body struct {
+			MsgType string `json:"msgtype"`
+			Text    struct {
+				Content string `json:"content"`
+			} `json:"text"`
+		}
+		if err := json.Unmarshal(req.body, &body); err != nil || body.MsgType != "text" {
+			t.Errorf("robot request %s %s: not a text message: %v", req.path, req.body, err)
+			continue
+		}
+		switch req.path {
+		case dingtalkPath:
+			if req.query.Get("access_token") != dingtalkToken || req.query.Get("sign") == "" || req.query.Get("timestamp") == "" {
+				t.Errorf("DingTalk request without its token or signature: %v", req.query)
+			}
+		case wecomPath:
+			if req.query.Get("key") != wecomKey {
+				t.Errorf("WeCom request without its key: %v", req.query)
+			}
+		default:
+			t.Errorf("robot request to %s", req.path)
+		}
+		for _, kv := range env {
+			k, v, _ := strings.Cut(kv, "=")
+			if len(v) >= 6 && (strings.Contains(k, "SECRET") || strings.Contains(k, "TOKEN") || strings.Contains(k, "AUTH_CODE")) &&
+				bytes.Contains(req.body, []byte(v)) {
+				t.Errorf("alert %s holds the value of %s", req.body, k)
+			}
+		}
+		if bytes.Contains(req.body, []byte(dingtalkSecret)) || bytes.Contains(req.body, []byte(dingtalkToken)) || bytes.Contains(req.body, []byte(wecomKey)) {
+			t.Errorf("alert %s holds a robot credential", req.body)
+		}
+		f := map[string]string{}
+		for _, m := range alertLine.FindAllStringSubmatch(body.Text.Content, -1) {
+			f[m[1]] = m[2]
+		}
+		id := f["source_id"]
+		_, refused := e.kisRefused[id]
+		_, noItems := e.noItems[id]
+		switch {
+		case f["stream"] != stream || f["target"] != "kis":
+			t.Errorf("alert %q: stream %q target %q, want %s and kis", body.Text.Content, f["stream"], f["target"], stream)
+		case refused && (f["error_code"] != kisCode || !strings.Contains(f["error"], kisMessage)):
+			t.Errorf("alert of refused bill %s: code %q error %q, want %s and %q", id, f["error_code"], f["error"], kisCode, kisMessage)
+		case noItems && (f["error_code"] != "" || !strings.Contains(f["error"], "no items")):
+			t.Errorf("alert of bill %s without items: code %q error %q", id, f["error_code"], f["error"])
+		case !refused && !noItems:
+			t.Errorf("alert names %q, which was not dead-lettered: %q", id, body.Text.Content)
+		}
+		got[req.path] = append(got[req.path], id)
+	}
+	for _, p := range []string{dingtalkPath, wecomPath} {
+		ids := got[p]
+		if len(ids) != min(dead, robotLimit) {
+			t.Errorf("robot %s got %d alerts, want %d (one per dead letter, at most %d a minute)", p, len(ids), min(dead, robotLimit), robotLimit)
+		}
+		seen := map[string]bool{}
+		for _, id := range ids {
+			if seen[id] {
+				t.Errorf("robot %s: bill %s alerted twice", p, id)
+			}
+			seen[id] = true
+		}
 	}
 }
 

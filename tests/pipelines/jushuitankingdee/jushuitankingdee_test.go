@@ -138,7 +138,8 @@ func nameStock(s source) string {
 
 // runTwice runs a stream, checks it, forgets its checkpoint, runs it again
 // over the same windows and checks that nothing new was written and the
-// unmappable documents were dead-lettered again.
+// unmappable documents, failing the same way, are still once each in the
+// dead-letter file.
 func runTwice(t *testing.T, stream, dataset, form string, keys lineKeys, stock func(source) string) {
 	sb := startSandbox(t)
 	c := k3{t: t, sb: sb}
@@ -177,7 +178,9 @@ func runTwice(t *testing.T, stream, dataset, form string, keys lineKeys, stock f
 	forgetCheckpoint(t, state, stream)
 	runToEnd(t, env, stream)
 	checkKingdee(t, sb, form, keys, e, stock) // still written once each
-	checkDeadLetters(t, dead, stream, e.rejected, 2, modified())
+	// Failed again the same way: the dead-letter file keeps one line per
+	// failure, so still once each (more for a document modified since).
+	checkDeadLetters(t, dead, stream, e.rejected, 1, modified())
 }
 
 // TestIntegrationJushuitanSalesOutToKingdee: every shipped (Confirmed)
