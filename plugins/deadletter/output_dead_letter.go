@@ -2,7 +2,9 @@ package deadletter
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -312,7 +314,7 @@ func (o *deadLetterOutput) letter(batch service.MessageBatch, i int, msg *servic
 			o.log.Warnf("dead_letter: stream %s: target_payload mapping of message %d: %v; storing NULL", stream, i, err)
 		}
 		l.TargetPayload = tp
-	} else if string(raw) != string(p) {
+	} else if !sameJSON(raw, p) {
 		l.TargetPayload = raw
 	}
 	l.SourceMeta = map[string]string{}
@@ -409,3 +411,17 @@ output:
         stream: jushuitan_to_kis
         target: kis
 ` + exampleLedger
+
+// sameJSON tells whether a and b are the same document, byte for byte or
+// as JSON values (a mapping that failed re-serialises the source document:
+// the target never saw it, there is no target payload to keep).
+func sameJSON(a, b []byte) bool {
+	if string(a) == string(b) {
+		return true
+	}
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
+}

@@ -3,6 +3,7 @@ package console
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -73,12 +74,12 @@ func TestIntegrationConsoleEndpoints(t *testing.T) {
 	// One opened: the source document and what Kingdee refused.
 	var one deadLetter
 	e.must("GET", fmt.Sprintf("dead-letters/%d", refused[0].ID), nil, &one)
-	if fmt.Sprint(one.Payload["io_id"]) != one.SourceID || fmt.Sprint(one.TargetPayload["FBillNo"]) != one.SourceID || one.SourceMeta["source_id"] != one.SourceID {
+	if idText(one.Payload["io_id"]) != one.SourceID || fmt.Sprint(one.TargetPayload["FBillNo"]) != one.SourceID || one.SourceMeta["source_id"] != one.SourceID {
 		t.Errorf("dead letter %d: payload io_id %v, target FBillNo %v, meta %v", one.ID, one.Payload["io_id"], one.TargetPayload["FBillNo"], one.SourceMeta)
 	}
 	var rej deadLetter
 	e.must("GET", fmt.Sprintf("dead-letters/%d", rejected[0].ID), nil, &rej)
-	if rej.TargetPayload != nil || fmt.Sprint(rej.Payload["io_id"]) != rej.SourceID {
+	if rej.TargetPayload != nil || idText(rej.Payload["io_id"]) != rej.SourceID {
 		t.Errorf("a document the mapping rejected never reached Kingdee: target payload %v, payload io_id %v", rej.TargetPayload, rej.Payload["io_id"])
 	}
 
@@ -324,4 +325,12 @@ func TestIntegrationConsoleToken(t *testing.T) {
 	if resp.StatusCode != http.StatusUnsupportedMediaType {
 		t.Errorf("a form POST: HTTP %d, want 415", resp.StatusCode)
 	}
+}
+
+// idText renders a JSON id (a float64 once decoded) as the vendor's digits.
+func idText(v any) string {
+	if f, ok := v.(float64); ok {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return fmt.Sprint(v)
 }

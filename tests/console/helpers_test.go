@@ -70,7 +70,6 @@ func start(t *testing.T, records int, rowFail float64, token string, customers .
 	sb := streamtest.StartSandbox(t, records, func(o *sandbox.Options) {
 		o.Limits = false
 		o.K3Cloud.StrictSignature = false
-		o.Faults = core.Faults{RowFailRate: rowFail}
 		o.Now = func() time.Time { return time.Now().Add(-2 * time.Minute) }
 	})
 	e := &env{t: t, sb: sb, token: token, state: erpsynctest.StateDir(t), out: &lockedBuffer{}}
@@ -82,6 +81,9 @@ func start(t *testing.T, records int, rowFail float64, token string, customers .
 		_, _ = db.Exec("DROP TABLE IF EXISTS " + e.recTable)
 	})
 	e.addCustomers(customers...)
+	if err := sb.SetFaults(core.Faults{RowFailRate: rowFail}); err != nil {
+		t.Fatal(err)
+	}
 
 	addr := erpsynctest.FreeAddr(t)
 	e.url = "http://" + addr + "/console/"
@@ -117,6 +119,11 @@ func start(t *testing.T, records int, rowFail float64, token string, customers .
 		}
 	})
 	erpsynctest.WaitListening(t, addr, 30*time.Second)
+	// The server listens before the stream (and its console) is set up.
+	e.waitFor("the console to answer", 30*time.Second, func() bool {
+		status, _ := e.call("GET", "streams", nil, nil)
+		return status != http.StatusNotFound
+	})
 	return e
 }
 
@@ -233,26 +240,24 @@ func (e *env) caughtUp() streamView {
 	return s
 }
 
-// truth is the sandbox's confirmed sales-out documents by io_id.
+// truth is the sandbox's confirmed sales-out documents (those the stream
+// reads) by io_id, as the vendor serves them.
 func (e *env) truth() map[string]map[string]any {
 	e.t.Helper()
-	resp, err := http.Get(e.sb.URL() + "/_sandbox/source/" + sbjst.DatasetSaleout)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Documents []map[string]any `json:"documents"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		e.t.Fatal(err)
-	}
 	out := map[string]map[string]any{}
-	for _, d := range body.Documents {
-		if fmt.Sprint(d["status"]) != "Confirmed" {
+	for _, d := range e.sb.Env().Dataset(sbjst.DatasetSaleout).FullTruth() {
+		raw, err := json.Marshal(d.Document)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			e.t.Fatal(err)
+		}
+		if fmt.Sprint(doc["status"]) != "Confirmed" {
 			continue
 		}
-		out[fmt.Sprint(d["io_id"])] = d
+		out[d.ID] = doc
 	}
 	return out
 }

@@ -3,7 +3,7 @@
 
 const I18N = {
   en: {
-    console: 'console', streams: 'Streams', deadLetters: 'Dead letters', records: 'Records', checkpoints: 'Checkpoints',
+    countLine: '{n} dead letters, {k} selected', tz: '(China time)', console: 'console', streams: 'Streams', deadLetters: 'Dead letters', records: 'Records', checkpoints: 'Checkpoints',
     stream: 'Stream', target: 'Target', errorCode: 'Error code', status: 'Status', open: 'open', resolved: 'resolved', all: 'all',
     since: 'Since', until: 'Until', replaySelected: 'Replay selected', replayAll: 'Replay all of this stream',
     resolveSelected: 'Mark resolved…', sourceId: 'Source id', reason: 'Reason', attempts: 'Attempts', lastFailure: 'Last failure',
@@ -27,7 +27,7 @@ const I18N = {
     cannotReplay: 'cannot replay: ', resetPending: 'reset pending to ', tables: 'Tables', dlTable: 'dead-letter table', recTable: 'record log',
   },
   zh: {
-    console: '控制台', streams: '数据流', deadLetters: '死信', records: '记录', checkpoints: '检查点',
+    countLine: '共 {n} 条死信，已选 {k} 条', tz: '（北京时间）', console: '控制台', streams: '数据流', deadLetters: '死信', records: '记录', checkpoints: '检查点',
     stream: '数据流', target: '目标', errorCode: '错误码', status: '状态', open: '未处理', resolved: '已解决', all: '全部',
     since: '起始', until: '截止', replaySelected: '重放所选', replayAll: '重放该数据流全部',
     resolveSelected: '标记为已解决…', sourceId: '源单号', reason: '原因', attempts: '失败次数', lastFailure: '最近失败',
@@ -110,10 +110,14 @@ function ask(title, body, value) {
   });
 }
 
+// Times are shown in China time (the vendors' and the ERPs' time), as
+// 2026-12-01 08:00:00 whatever the browser's language.
+const timeParts = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', hour12: false,
+  year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
 const fmtTime = (v) => {
   if (!v) return t('none');
-  const d = new Date(v);
-  return d.toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-GB', { timeZone: 'Asia/Shanghai', hour12: false });
+  const p = Object.fromEntries(timeParts.formatToParts(new Date(v)).map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day} ${p.hour === '24' ? '00' : p.hour}:${p.minute}:${p.second}`;
 };
 const fmtLag = (s) => {
   if (s === undefined || s === null) return t('none');
@@ -206,13 +210,13 @@ async function loadDeadLetters() {
       cb.checked = selected.has(d.id);
       cb.addEventListener('click', (e) => { e.stopPropagation(); cb.checked ? selected.add(d.id) : selected.delete(d.id); updateActions(); });
       return el('tr', { class: openID === d.id ? 'sel' : '', 'data-id': d.id, onclick: () => openDeadLetter(d.id) },
-        el('td', {}, cb), el('td', {}, d.stream), el('td', {}, d.source_id), el('td', {}, d.target),
-        el('td', {}, d.error_code || t('none')), el('td', { class: 'reason' }, d.error_message),
-        el('td', {}, d.attempts), el('td', {}, fmtTime(d.last_failure_at)),
-        el('td', {}, el('span', { class: 'pill ' + d.status }, t(d.status))));
+        el('td', {}, cb), el('td', { class: 'col-stream' }, d.stream), el('td', { class: 'nowrap col-source' }, d.source_id), el('td', { class: 'nowrap col-target' }, d.target),
+        el('td', {}, d.error_code || t('none')), el('td', { class: 'reason', title: d.error_message }, el('div', {}, shortReason(d))),
+        el('td', {}, d.attempts), el('td', { class: 'nowrap' }, fmtTime(d.last_failure_at)),
+        el('td', { class: 'col-status' }, el('span', { class: 'pill ' + d.status }, t(d.status))));
     }));
   }
-  $('#dl-count').textContent = deadLetters.length + ' · ' + selected.size + ' ✓';
+  $('#dl-count').textContent = t('countLine', { n: deadLetters.length, k: selected.size });
   updateActions();
   await loadJobs();
 }
@@ -223,6 +227,16 @@ function updateActions() {
   $('#replay-all').disabled = !$('#f-stream').value;
 }
 
+// shortReason is the vendor's own words of a dead letter's error, without
+// the prefixes the full text (shown when opened) carries.
+function shortReason(d) {
+  let m = d.error_message || '';
+  m = m.replace(/^rejecting due to failed processing: /, '').replace(/^failed assignment \(line \d+\): /, '');
+  m = m.replace(/^[a-z0-9_]+: [^:]+: code \S+ /, '');
+  if (d.source_id) m = m.replace(new RegExp('^[A-Z_]+ ' + d.source_id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + ': '), '');
+  return m.replace(/ \((permanent|transient)\)$/, '');
+}
+
 const pretty = (v) => (v === undefined || v === null ? t('none') : JSON.stringify(v, null, 2));
 
 async function openDeadLetter(id) {
@@ -230,6 +244,7 @@ async function openDeadLetter(id) {
   const d = await api('dead-letters/' + id);
   const box = $('#dl-detail');
   box.classList.remove('hidden');
+  box.parentElement.classList.add('open');
   box.replaceChildren(
     el('h3', {}, d.stream + ' · ' + d.source_id, ' ', el('span', { class: 'pill ' + d.status }, t(d.status))),
     el('dl', { class: 'kv' },

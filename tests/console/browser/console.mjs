@@ -46,7 +46,7 @@ try {
   const n = await rows.count();
   const reasons = await page.locator('#dl-table tbody td.reason').allInnerTexts();
   if (!reasons.some((r) => r.includes('未通过业务规则校验'))) fail('no row shows the K3Cloud refusal: ' + reasons.slice(0, 3).join(' | '));
-  const ids = await page.locator('#dl-table tbody tr[data-id] td:nth-child(3)').allInnerTexts();
+  const ids = await page.locator('#dl-table tbody tr[data-id] td.col-source').allInnerTexts();
   result.failed = ids;
   await shot('02-dead-letters');
 
@@ -68,9 +68,9 @@ try {
   await shot('04-replayed');
   await page.selectOption('#f-status', 'resolved');
   await page.waitForFunction((k) => document.querySelectorAll('#dl-table tbody tr[data-id]').length === k, n, { timeout: 30000 });
-  const statuses = await page.locator('#dl-table tbody td:nth-child(9)').allInnerTexts();
+  const statuses = await page.locator('#dl-table tbody td.col-status').allInnerTexts();
   if (statuses.some((s) => s.trim() !== 'resolved')) fail('not every replayed dead letter shows resolved: ' + statuses.join(','));
-  result.replayed = await page.locator('#dl-table tbody tr[data-id] td:nth-child(3)').allInnerTexts();
+  result.replayed = await page.locator('#dl-table tbody tr[data-id] td.col-source').allInnerTexts();
   await shot('05-resolved');
 
   // Records: where did the bill go?
