@@ -2,7 +2,8 @@
 # The one test command of erpsync: makes sure MariaDB/MySQL answers at
 # MYSQL_DSN (starting or installing a local MariaDB when needed), then runs
 # go vet, every Go test (integration tests included, the container image
-# built and run on a Docker engine it starts when none answers) and the
+# built and run on a Docker engine it starts when none answers, the console
+# driven in chromium, installed when missing) and the
 # Bloblang mapping tests of config/. Exits non-zero on any failure.
 set -euo pipefail
 
@@ -16,6 +17,8 @@ die() { say "FAIL: $*"; exit 1; }
 . tests/lib/mariadb.sh
 # shellcheck source=tests/lib/docker.sh
 . tests/lib/docker.sh
+# shellcheck source=tests/lib/browser.sh
+. tests/lib/browser.sh
 
 ensure_db
 
@@ -28,6 +31,9 @@ export ERPSYNC_BIN="$PWD/.bin/erpsync"
 
 say "Docker engine for the container test"
 ensure_docker
+
+say "chromium and playwright-core for the console's browser test"
+ensure_browser
 
 say "go test ./..."
 go test -count=1 -timeout 30m ./...

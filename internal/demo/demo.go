@@ -41,6 +41,11 @@ type Options struct {
 	StateDir string
 	// Live redraws the progress lines in place (a terminal).
 	Live bool
+	// Console, when set, keeps serving the console at ConsoleAddr after the
+	// summary, until ctx ends; the streams then also write their dead
+	// letters and records to MySQL.
+	Console     bool
+	ConsoleAddr string
 }
 
 // Result is one pipeline's outcome.
@@ -191,7 +196,10 @@ func Run(ctx context.Context, o Options, w io.Writer) ([]Result, error) {
 	mysqlReason := ""
 	if r.db, mysqlReason = openMySQL(ctx, o.MySQLDSN); r.db != nil {
 		defer r.db.Close()
-		for _, t := range []string{r.env["XBB_PRODUCTS_TABLE"], r.env["JST_SKUSN_TABLE"]} {
+		if o.Console {
+			r.env["DEAD_LETTER_TABLE"], r.env["RECORDS_TABLE"] = demoDeadLetterTable, demoRecordsTable
+		}
+		for _, t := range []string{r.env["XBB_PRODUCTS_TABLE"], r.env["JST_SKUSN_TABLE"], demoDeadLetterTable, demoRecordsTable} {
 			if _, err := r.db.ExecContext(ctx, "DROP TABLE IF EXISTS `"+t+"`"); err != nil {
 				return nil, fmt.Errorf("demo: resetting table %s: %w", t, err)
 			}
@@ -240,6 +248,11 @@ func Run(ctx context.Context, o Options, w io.Writer) ([]Result, error) {
 		}
 	}
 	printSummary(w, results, o.StateDir)
+	if o.Console {
+		if err := r.serveConsole(ctx, w); err != nil {
+			return results, err
+		}
+	}
 	return results, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/erpsync/erpsync/internal/fatal"
 	"github.com/erpsync/erpsync/internal/opsmetrics"
 	"github.com/erpsync/erpsync/internal/vendor"
+	"github.com/erpsync/erpsync/plugins/deadletter"
 )
 
 const (
@@ -103,6 +104,7 @@ Metrics: `+"`kis_bills_created`"+`, `+"`kis_bills_skipped`"+` (ledger hits), `+"
 				service.NewDurationField(koFieldBackoffInit).Description("Wait before the first retry; doubled on each further retry.").Default("500ms"),
 				service.NewDurationField(koFieldBackoffMax).Description("Longest wait between retries.").Default("30s"),
 			).Description("Backoff between retries of one bill.").Advanced(),
+			deadletter.RecordsField(),
 		).
 		LintRule(`
 root = []
@@ -170,6 +172,8 @@ type kisOutput struct {
 	stops fatal.Latch
 
 	mCreated, mSkipped, mDuplicate, mRejected, mRetries *service.MetricCounter
+	// rec logs written bills and counts them for the console (nil: off).
+	rec *deadletter.Recorder
 }
 
 func newKISOutputFromParsed(conf *service.ParsedConfig, mgr *service.Resources) (*kisOutput, int, error) {
@@ -239,6 +243,9 @@ func newKISOutputFromParsed(conf *service.ParsedConfig, mgr *service.Resources) 
 	o.mDuplicate = m.NewCounter("erpsync_rows_duplicate_total", "target", "object")
 	o.mRejected = m.NewCounter("erpsync_rows_failed_total", "target", "object")
 	o.mRetries = m.NewCounter("kis_retries")
+	if o.rec, err = deadletter.RecorderFromParsed(conf, "kis"); err != nil {
+		return nil, 0, fmt.Errorf("kis: %w", err)
+	}
 	return o, maxInFlight, nil
 }
 
@@ -268,8 +275,32 @@ func (o *kisOutput) stop(err error) error { return o.stops.Stop(o.log, err) }
 
 func (o *kisOutput) stopped() error { return o.stops.Err() }
 
-// Write writes one bill, at most once per FBillNo (see the description).
+// kisOutcome is what became of a bill written.
+type kisOutcome struct{ action, number, id string }
+
+// Write writes one bill, at most once per FBillNo (see the description),
+// and logs it in the record log when the output has one.
 func (o *kisOutput) Write(ctx context.Context, msg *service.Message) error {
+	var out kisOutcome
+	err := o.write(ctx, msg, &out)
+	if err == nil && out.action != "" && o.rec != nil {
+		sid, _ := msg.MetaGet("source_id")
+		if sid == "" {
+			sid = out.number
+		}
+		if rerr := o.rec.Written(ctx, []deadletter.Record{{SourceID: sid, TargetNumber: out.number, TargetID: out.id, Action: out.action}}); rerr != nil {
+			// In KIS and in the ledger: delivered again, it is skipped
+			// and logged then.
+			return fmt.Errorf("kis: bill %s written but not logged, it will be delivered again: %w", out.number, rerr)
+		}
+	}
+	if err != nil && vendor.KindOf(err) == vendor.Permanent {
+		o.rec.Failed(1)
+	}
+	return err
+}
+
+func (o *kisOutput) write(ctx context.Context, msg *service.Message, out *kisOutcome) error {
 	if o.stopped() != nil {
 		// Not written, not rejected: the bill stays unacknowledged.
 		return service.ErrNotConnected
@@ -314,12 +345,14 @@ func (o *kisOutput) Write(ctx context.Context, msg *service.Message) error {
 		}
 		if written {
 			o.mSkipped.Incr(1, "kis", o.api)
+			out.action, out.number = deadletter.ActionSkipped, billNo
 			return nil
 		}
 		created, err := o.client.Create(ctx, o.api, bill)
 		switch {
 		case err == nil:
 			o.mCreated.Incr(1, "kis", o.api)
+			out.action, out.number, out.id = deadletter.ActionCreated, billNo, fmt.Sprint(created.FID)
 			return o.record(ctx, key, billNo, ledgerEntry{FID: created.FID, FBillNo: created.FBillNo})
 		case IsDuplicate(err):
 			o.mDuplicate.Incr(1, "kis", o.api)
@@ -328,6 +361,7 @@ func (o *kisOutput) Write(ctx context.Context, msg *service.Message) error {
 			} else {
 				o.log.Warnf("kis: bill %s already exists in KIS (written before this ledger knew it); treated as written: %v", billNo, err)
 			}
+			out.action, out.number = deadletter.ActionSkipped, billNo
 			return o.record(ctx, key, billNo, ledgerEntry{FBillNo: billNo, Duplicate: true})
 		case ctx.Err() != nil:
 			return ctx.Err()

@@ -287,12 +287,18 @@ func (e *Engine) nextCursor(ctx context.Context) (bool, error) {
 		if e.o.Window == nil {
 			if e.fullDone {
 				if e.o.StopWhenCaughtUp {
-					return false, e.trk.waitIdle(ctx)
+					err := e.trk.waitIdle(ctx)
+					if err == nil {
+						e.st.SetState(streamstate.StateFinished)
+					}
+					return false, err
 				}
+				e.st.SetState(streamstate.StateWaiting)
 				if err := sleepCtx(ctx, e.o.PollInterval); err != nil {
 					return false, err
 				}
 			}
+			e.st.SetState(streamstate.StateRunning)
 			e.fullDone = true
 			e.cur = &cursor{full: true, spans: []*span{{}}, state: e.trk.add(e.now()), fullSeen: map[string]uint64{}}
 			return true, nil
