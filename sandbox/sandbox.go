@@ -68,7 +68,7 @@ func DefaultOptions() Options {
 func DatasetNames() []string {
 	out := []string{jushuitan.DatasetOtherInout, jushuitan.DatasetSkusn, jushuitan.DatasetSaleout, jushuitan.DatasetReceived}
 	out = append(out, wdt.DatasetNames()...)
-	return append(out, xbb.DatasetProducts)
+	return append(out, xbb.DatasetNames()...)
 }
 
 // Server is a running (or ready to run) sandbox.
