@@ -163,13 +163,12 @@ func newContractStore(env *core.Env, cfg Config, cs, ps *store) *store {
 	docs := make([]core.Doc, n)
 	for i := range n {
 		mod := times[i]
-		ci := int32(r.IntN(len(cs.mod)))
+		ci := pickCustomer(r, cs, mod.Unix())
 		cust, _ := cs.ds.Get(strconv.FormatInt(cs.dataID(ci), 10))
 		custName, _ := cust.Body[keyCustName].(string)
 		// Created up to 30 days before the last update, never before
-		// the customer.
-		added := max(mod.Unix()-r.Int64N(30*24*3600), cs.addTime[ci])
-		added = min(added, mod.Unix())
+		// the customer (created by mod).
+		added := min(max(mod.Unix()-r.Int64N(30*24*3600), cs.addTime[ci]), mod.Unix())
 		day := time.Unix(added, 0).In(core.Shanghai)
 		signed := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, core.Shanghai).Unix()
 		lines, fen := contractLines(r, ps, sold)
@@ -191,6 +190,23 @@ func newContractStore(env *core.Env, cfg Config, cs, ps *store) *store {
 	}
 	ks.seal(docs, mutateContract)
 	return ks
+}
+
+// pickCustomer picks a customer created by at, so a contract never
+// precedes its customer: a random one, else the oldest.
+func pickCustomer(r *rand.Rand, cs *store, at int64) int32 {
+	for range 64 {
+		if ci := int32(r.IntN(len(cs.mod))); cs.addTime[ci] <= at {
+			return ci
+		}
+	}
+	oldest := int32(0)
+	for i, t := range cs.addTime {
+		if t < cs.addTime[oldest] {
+			oldest = int32(i)
+		}
+	}
+	return oldest
 }
 
 // contractLines are one to four product lines of distinct products among

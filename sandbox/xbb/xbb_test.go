@@ -67,8 +67,8 @@ type answer struct {
 
 type listAnswer struct {
 	List       []listItem `json:"list"`
-	TotalCount int64         `json:"totalCount"`
-	TotalPage  int64         `json:"totalPage"`
+	TotalCount int64      `json:"totalCount"`
+	TotalPage  int64      `json:"totalPage"`
 }
 
 // post sends raw bytes with the given sign header ("" sends none).
