@@ -79,7 +79,8 @@ type Faults struct {
 	// Interfaces replace Answers for one list interface, keyed by the name of
 	// the dataset it serves (jushuitan_other_inout, jushuitan_skusn,
 	// jushuitan_saleout, jushuitan_aftersale_received, xbb_products,
-	// wdt_shops). Env.SetFaults refuses unknown names.
+	// xbb_customers, xbb_contracts, wdt_shops). Env.SetFaults refuses
+	// unknown names.
 	Interfaces InterfaceFaults `json:"interfaces"`
 }
 
