@@ -202,7 +202,7 @@ func TestAnswerFaultsEndpoint(t *testing.T) {
 		`{"answers":{"order":"sideways"}}`:               "asc, desc, id_asc, id_desc, random",
 		`{"answers":{"null_rate":2}}`:                    "null_rate must be between 0 and 1",
 		`{"answers":{"nope":1}}`:                         "nope",
-		`{"interfaces":{"jushuitan_inout":{}}}`:          "known: jushuitan_aftersale_received, jushuitan_other_inout, jushuitan_saleout, jushuitan_skusn, wdt_goods, wdt_refunds, wdt_shops, wdt_stockin_purchase, wdt_stockin_refund, wdt_stockout_trade, wdt_stocks, wdt_trades, xbb_products",
+		`{"interfaces":{"jushuitan_inout":{}}}`:          "known: jushuitan_aftersale_received, jushuitan_other_inout, jushuitan_saleout, jushuitan_skusn, wdt_goods, wdt_refunds, wdt_shops, wdt_stockin_purchase, wdt_stockin_refund, wdt_stockout_trade, wdt_stocks, wdt_trades, xbb_contracts, xbb_customers, xbb_products",
 		`{"interfaces":{"xbb_products":{"order":"up"}}}`: "interfaces.xbb_products: order",
 		`{"interfaces":{"xbb_products":{"x":1}}}`:        "interfaces.xbb_products",
 		`{"interfaces":[1]}`:                             "interfaces must be an object",
