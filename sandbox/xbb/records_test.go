@@ -3,6 +3,7 @@ package xbb
 import (
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -225,4 +226,32 @@ func TestCustomerChangedWhileRead(t *testing.T) {
 		}
 	}
 	t.Fatalf("customer %s not served again", d.ID)
+}
+
+// TestAnswerFaultsPerDataset: Faults.Interfaces["xbb_contracts"] reorders
+// contract/list only; customer/list and product/list keep their order.
+func TestAnswerFaultsPerDataset(t *testing.T) {
+	ts := newTestServer(t, core.Options{Records: 120})
+	cust := map[string]any{"formId": CustomerFormID}
+	before := map[string][]int64{
+		"contract/list": dataIDs(readAll(t, ts, "contract/list", nil)),
+		"customer/list": dataIDs(readAll(t, ts, "customer/list", cust)),
+		"product/list":  dataIDs(readAll(t, ts, "product/list", nil)),
+	}
+	if err := ts.env.SetFaults(core.Faults{Interfaces: core.InterfaceFaults{DatasetContracts: {Order: core.OrderDesc}}}); err != nil {
+		t.Fatal(err)
+	}
+	got := dataIDs(readAll(t, ts, "contract/list", nil))
+	if want := slices.Clone(before["contract/list"]); !slices.Equal(got, slicesReversed(want)) {
+		t.Fatalf("contract/list under order desc: %v, want the reverse of %v", got, want)
+	}
+	if !slices.Equal(dataIDs(readAll(t, ts, "customer/list", cust)), before["customer/list"]) ||
+		!slices.Equal(dataIDs(readAll(t, ts, "product/list", nil)), before["product/list"]) {
+		t.Fatal("a fault of xbb_contracts changed another list")
+	}
+}
+
+func slicesReversed(s []int64) []int64 {
+	slices.Reverse(s)
+	return s
 }
