@@ -11,12 +11,14 @@
 //     serialNo and the other product form fields (equal, greaterequal,
 //     lessequal; time values in Unix seconds), ordered by updateTime then
 //     dataId, page from 1, pageSize at most 100.
-//   - customer/list pages "xbb_customers" the same way; formId (the
+//   - customer/list pages "xbb_customers" (half as many customers as
+//     Env.Records, at most 20,000) the same way; formId (the
 //     customer form's, CustomerFormID) is required; del=1 lists the recycle
 //     bin instead of the list (deleted customers, their updateTime the
 //     deletion), isPublic 0 / 1 the customers outside / inside the public
 //     sea (absent: both).
-//   - contract/list pages "xbb_contracts"; formId is optional. Each contract
+//   - contract/list pages "xbb_contracts" (as many contracts as
+//     Env.Records, at most 50,000); formId is optional. Each contract
 //     links an existing customer (text_2: [{"id": dataId, "name"}], a
 //     condition on text_2 compares the dataId) and one to four products
 //     (subform array_4: product dataId, name, serialNo, unit, quantity, unit

@@ -92,9 +92,18 @@ const (
 	customerPublicShare  = 0.15 // in the public sea
 )
 
-// customerCount is how many customers a sandbox of env.Records products
-// holds: half as many, at least one; contracts are as many as products.
-func customerCount(records int) int { return max(1, records/2) }
+// Sizes of the CRM records: a sandbox of env.Records products holds half
+// as many customers and as many contracts, up to a tenant's plausible
+// size, so a sandbox of a million documents (the memory benchmarks) does
+// not spend its start and memory on them. [I]
+const (
+	maxCustomers = 20_000
+	maxContracts = 50_000
+)
+
+func customerCount(records int) int { return min(max(1, records/2), maxCustomers) }
+
+func contractCount(records int) int { return min(records, maxContracts) }
 
 // newCustomerStore generates the customers: companies with a contact, a
 // mobile number, an address, a level and an owner; some are in the recycle
@@ -151,7 +160,7 @@ func mutateCustomer(body map[string]any, version int) {
 // the sum of the subtotals. Some are cancelled (已作废), as a CRM keeps
 // them.
 func newContractStore(env *core.Env, cfg Config, cs, ps *store) *store {
-	n := env.Records
+	n := contractCount(env.Records)
 	r := core.NewRand(env.Seed, DatasetContracts)
 	times := core.SpreadTimes(r, n, env.Start(), core.DataSpan)
 	who := append([]string{cfg.UserID}, creators...)
