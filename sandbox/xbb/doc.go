@@ -15,8 +15,8 @@
 //     Env.Records, at most 20,000) the same way; formId (the
 //     customer form's, CustomerFormID) is required; del=1 lists the recycle
 //     bin instead of the list (deleted customers, their updateTime the
-//     deletion), isPublic 0 / 1 the customers outside / inside the public
-//     sea (absent: both).
+//     deletion; each item's top-level del says which), isPublic 0 / 1 the
+//     customers outside / inside the public sea (absent: both).
 //   - contract/list pages "xbb_contracts" (as many contracts as
 //     Env.Records, at most 50,000); formId is optional. Each contract
 //     links an existing customer (text_2: [{"id": dataId, "name"}], a

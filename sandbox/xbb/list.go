@@ -375,11 +375,15 @@ func newListResult(list any, total, page, size int64) listResult {
 
 // listItem is one element of result.list.
 type listItem struct {
-	DataID     int64          `json:"dataId"`
-	FormID     int            `json:"formId"`
-	AddTime    int64          `json:"addTime"`
-	UpdateTime int64          `json:"updateTime"`
-	Data       map[string]any `json:"data"`
+	DataID     int64 `json:"dataId"`
+	FormID     int   `json:"formId"`
+	AddTime    int64 `json:"addTime"`
+	UpdateTime int64 `json:"updateTime"`
+	// Del is 1 for a customer in the recycle bin, 0 for one in the list;
+	// absent on the other forms. [I] XBBCLI sends del as a request field;
+	// that a record carries it is this sandbox's choice.
+	Del  *int           `json:"del,omitempty"`
+	Data map[string]any `json:"data"`
 
 	version int // the document version rendered, for Dataset.MarkServed
 }
@@ -552,7 +556,15 @@ func (ps *store) render(pos int32, d core.Doc) listItem {
 		data[k] = v
 	}
 	add, _ := d.Body[keyAddTime].(int64)
-	return listItem{DataID: ps.dataID(pos), FormID: ps.form.id, AddTime: add, UpdateTime: d.Modified.Unix(), Data: data}
+	it := listItem{DataID: ps.dataID(pos), FormID: ps.form.id, AddTime: add, UpdateTime: d.Modified.Unix(), Data: data}
+	if ps.del != nil && pos >= 0 {
+		del := 0
+		if ps.del[pos] {
+			del = 1
+		}
+		it.Del = &del
+	}
+	return it
 }
 
 // explainItem is one option of an option field.

@@ -69,6 +69,9 @@ func TestCustomerListAndRecycleBin(t *testing.T) {
 			t.Fatalf("customer %s both listed and in the recycle bin", id)
 		}
 		seen[id] = true
+		if want := len(seen) > len(live); it.Del == nil || (*it.Del == 1) != want {
+			t.Fatalf("customer %s: del %v, in the recycle bin %v", id, it.Del, want)
+		}
 		name, _ := it.Data[keyCustName].(string)
 		tel, _ := it.Data[keyCustMobile].(string)
 		if it.FormID != CustomerFormID || !strings.HasSuffix(name, "公司") && !strings.HasSuffix(name, "商贸行") || !mobile.MatchString(tel) || it.AddTime > it.UpdateTime {
