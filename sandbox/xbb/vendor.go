@@ -58,11 +58,11 @@ const (
 // company, so the server must know the company first), over all interfaces. [I]
 var rateRule = core.Rule{N: 20, Per: time.Second} // [I]
 
-// Form ids of the sandbox tenant. productFormID is the one in the
-// contract's request example (section 5.1), contractFormID the contract form
-// of the tenant XBBEXE reads ("performance": 5614255 with contract/list);
-// customerFormID is a sandbox choice. [I] that a tenant has exactly one form
-// of each kind; real ids are tenant specific (form/list).
+// Form ids of the sandbox tenant. productFormID is the one in the request
+// example of the API notes (xbb.md section 5.1), ContractFormID the id of
+// the form XBBEXE's tenant reads with contract/list ("performance":
+// 5614255); CustomerFormID is a sandbox choice. [I] that a tenant has
+// exactly one form of each kind; real ids are tenant specific (form/list).
 const (
 	productFormID  = 5614247
 	CustomerFormID = 5614249 // exported: clients must send it (customer/list needs formId [C])
