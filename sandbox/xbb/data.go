@@ -197,8 +197,8 @@ func (ps *store) move(pos int32, mod int64) {
 }
 
 // resync rebuilds the index from the dataset. It runs only if something
-// other than product/list touched a product (the index is patched for every
-// mutation product/list makes itself).
+// other than the store's list touched a document (the index is patched for
+// every mutation the list makes itself).
 func (ps *store) resync() {
 	for _, d := range ps.ds.Select(nil, nil) {
 		if p := ps.posOf(d.ID); p >= 0 {
