@@ -44,7 +44,10 @@ func noLimits(o *sandbox.Options) { o.Limits = false }
 //     asked for by status, and then filtered by modified.
 //   - WDT stock-ins default to completed bills (80); cancelled (10) and
 //     pending (30) ones are asked for by status.
+//   - Jushuitan purchase-ins without statuss are the Confirmed bills; the
+//     others are asked for by statuss.
 var passes = map[string][]string{
+	"/open/purchasein/query":           {"", withStatuss("WaitConfirm", "Cancelled", "Delete", "Archive", "OuterConfirming")},
 	"shop.php":                         {"  params: 'root.is_disabled = 0'\n", "  params: 'root.is_disabled = 1'\n"},
 	"stockout_order_query_trade.php":   {"", withStatus("5,55", "modified")},
 	"stockin_order_query_refund.php":   {"", withStatus("10,30", "")},
@@ -59,6 +62,13 @@ func withStatus(status, filter string) string {
 		s += "window-filter:" + filter
 	}
 	return s
+}
+
+// withStatuss is a Jushuitan pass asking for the given statuss.
+func withStatuss(statuss ...string) string {
+	return "  params: |\n    root.modified_begin = @window_start.ts_format(\"2006-01-02 15:04:05\", \"Asia/Shanghai\")\n" +
+		"    root.modified_end = @window_end.ts_format(\"2006-01-02 15:04:05\", \"Asia/Shanghai\")\n" +
+		"    root.statuss = [\"" + strings.Join(statuss, "\", \"") + "\"]\n"
 }
 
 // withPass adds a pass to an input.
