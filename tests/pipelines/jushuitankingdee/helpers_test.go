@@ -1,6 +1,6 @@
 // Package jushuitankingdee runs the shipped Jushuitan → K3Cloud stream
-// configs (config/streams/jushuitan_sales_out_to_kingdee.yaml and
-// jushuitan_returns_to_kingdee.yaml) unchanged, with the erpsync binary,
+// configs (config/streams/jushuitan_sales_out_to_kingdee.yaml,
+// jushuitan_returns_to_kingdee.yaml and jushuitan_purchase_in_to_kingdee.yaml) unchanged, with the erpsync binary,
 // against the sandbox, and checks the sandbox's K3Cloud against the
 // sandbox's Jushuitan truth.
 package jushuitankingdee
