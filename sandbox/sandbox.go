@@ -66,9 +66,10 @@ func DefaultOptions() Options {
 // Faults.Interfaces accepts and the names GET /_sandbox/source/{dataset}
 // serves.
 func DatasetNames() []string {
-	out := []string{jushuitan.DatasetOtherInout, jushuitan.DatasetSkusn, jushuitan.DatasetSaleout, jushuitan.DatasetReceived}
+	out := []string{jushuitan.DatasetOtherInout, jushuitan.DatasetSkusn, jushuitan.DatasetSaleout, jushuitan.DatasetReceived,
+		jushuitan.DatasetPurchasein}
 	out = append(out, wdt.DatasetNames()...)
-	return append(out, xbb.DatasetProducts)
+	return append(out, xbb.DatasetNames()...)
 }
 
 // Server is a running (or ready to run) sandbox.

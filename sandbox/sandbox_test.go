@@ -49,7 +49,7 @@ func getJSON(t *testing.T, url string, v any) int {
 
 func TestSourceTruthOfEveryDataset(t *testing.T) {
 	sb := start(t)
-	for _, ds := range []string{"jushuitan_other_inout", "jushuitan_skusn", "jushuitan_saleout", "jushuitan_aftersale_received", "wdt_shops", "xbb_products"} {
+	for _, ds := range []string{"jushuitan_other_inout", "jushuitan_skusn", "jushuitan_saleout", "jushuitan_aftersale_received", "jushuitan_purchasein", "wdt_shops", "xbb_products"} {
 		var src SourceReply
 		if code := getJSON(t, sb.URL()+"/_sandbox/source/"+ds, &src); code != 200 {
 			t.Fatalf("%s: HTTP %d", ds, code)
@@ -144,7 +144,7 @@ func TestTargetsStatsAndReset(t *testing.T) {
 func TestFullTruthRendersDocuments(t *testing.T) {
 	sb := start(t)
 	for ds, idField := range map[string]string{
-		"jushuitan_other_inout": "io_id", "jushuitan_skusn": "sku_sn", "jushuitan_saleout": "io_id", "jushuitan_aftersale_received": "as_id", "wdt_shops": "shop_id", "xbb_products": "dataId",
+		"jushuitan_other_inout": "io_id", "jushuitan_skusn": "sku_sn", "jushuitan_saleout": "io_id", "jushuitan_aftersale_received": "as_id", "jushuitan_purchasein": "po_id", "wdt_shops": "shop_id", "xbb_products": "dataId",
 	} {
 		var src struct {
 			Documents []struct {
@@ -202,7 +202,7 @@ func TestAnswerFaultsEndpoint(t *testing.T) {
 		`{"answers":{"order":"sideways"}}`:               "asc, desc, id_asc, id_desc, random",
 		`{"answers":{"null_rate":2}}`:                    "null_rate must be between 0 and 1",
 		`{"answers":{"nope":1}}`:                         "nope",
-		`{"interfaces":{"jushuitan_inout":{}}}`:          "known: jushuitan_aftersale_received, jushuitan_other_inout, jushuitan_saleout, jushuitan_skusn, wdt_goods, wdt_refunds, wdt_shops, wdt_stockin_purchase, wdt_stockin_refund, wdt_stockout_trade, wdt_stocks, wdt_trades, xbb_products",
+		`{"interfaces":{"jushuitan_inout":{}}}`:          "known: jushuitan_aftersale_received, jushuitan_other_inout, jushuitan_purchasein, jushuitan_saleout, jushuitan_skusn, wdt_goods, wdt_refunds, wdt_shops, wdt_stockin_purchase, wdt_stockin_refund, wdt_stockout_trade, wdt_stocks, wdt_trades, xbb_contracts, xbb_customers, xbb_products",
 		`{"interfaces":{"xbb_products":{"order":"up"}}}`: "interfaces.xbb_products: order",
 		`{"interfaces":{"xbb_products":{"x":1}}}`:        "interfaces.xbb_products",
 		`{"interfaces":[1]}`:                             "interfaces must be an object",

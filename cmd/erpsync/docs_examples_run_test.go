@@ -68,6 +68,7 @@ var exampleRuns = map[string]exampleRun{
 	"input jushuitan: Confirmed other-return bills":          {run: runJushuitan},
 	"input wdt: Shops through Qimen":                         {run: runWDT},
 	"input xbb: Products changed since the last run":         {run: runXBB},
+	"input xbb: Customers of the customer form":              {run: runXBBCustomers},
 	"input webhook: Signed push notifications":               {run: runWebhook},
 	"input kafka: Second half of a split pipeline":           {run: runKafkaInput},
 	"input kafka: Replaying two partitions":                  {run: runKafkaExplicitPartitions},
@@ -616,6 +617,23 @@ func runXBB(t *testing.T, h *harness, conf cfg) {
 	var got collector
 	h.run(t, conf, got.consume)
 	sameKeys(t, "products delivered", got.sourceIDs(), h.truth(t, sbxbb.DatasetProducts))
+}
+
+// runXBBCustomers: every customer of the list (none of the recycle bin),
+// with a memory checkpoint cache under the name the example uses.
+func runXBBCustomers(t *testing.T, h *harness, conf cfg) {
+	h.vendorInput(t, conf, "xbb")
+	conf.addResource("cache_resources", map[string]any{"label": "checkpoints", "memory": map[string]any{}})
+	conf["output"] = map[string]any{"capture": map[string]any{}}
+	var got collector
+	h.run(t, conf, got.consume)
+	want := map[string]bool{}
+	for id, d := range h.truth(t, sbxbb.DatasetCustomers) {
+		if idText(d["del"]) == "0" {
+			want[id] = true
+		}
+	}
+	sameKeys(t, "listed customers delivered", got.sourceIDs(), want)
 }
 
 // ---------------------------------------------------------------------------

@@ -69,6 +69,25 @@ input:
       cache: checkpoints
       key: xbb_products
     rate_limit: xbb_account
+`).
+		Example("Customers of the customer form", "customer/list needs the tenant's customer formId (from form/list). The list holds the existing customers; a second input with `root.del = 1` reads the recycle bin (the deleted ones).", `
+input:
+  xbb:
+    corpid: ${XBB_CORPID}
+    token: ${XBB_TOKEN}
+    api: customer/list
+    params: |
+      root.formId = 5614249
+      root.conditions = [
+        {"attr": "updateTime", "symbol": "greaterequal", "value": [@window_start.ts_unix()]},
+        {"attr": "updateTime", "symbol": "lessequal", "value": [@window_end.ts_unix()]}
+      ]
+    window:
+      start: 2024-06-01T00:00:00+08:00
+      lookback: 1h
+    checkpoint:
+      cache: checkpoints
+      key: xbb_customers
 `)
 }
 

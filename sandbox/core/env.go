@@ -78,8 +78,10 @@ type Faults struct {
 	Answers AnswerFaults `json:"answers"`
 	// Interfaces replace Answers for one list interface, keyed by the name of
 	// the dataset it serves (jushuitan_other_inout, jushuitan_skusn,
-	// jushuitan_saleout, jushuitan_aftersale_received, xbb_products,
-	// wdt_shops). Env.SetFaults refuses unknown names.
+	// jushuitan_saleout, jushuitan_aftersale_received, jushuitan_purchasein,
+	// xbb_products,
+	// xbb_customers, xbb_contracts, wdt_shops). Env.SetFaults refuses
+	// unknown names.
 	Interfaces InterfaceFaults `json:"interfaces"`
 }
 

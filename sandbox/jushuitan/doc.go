@@ -26,6 +26,13 @@
 //     in date); 1 and 2 are refused [I]. Limits [C]: window at most 7 days;
 //     page_size default 30, max 50; as_ids, io_ids at most 50. See
 //     received.go.
+//   - POST /open/purchasein/query: purchase-in documents (采购入库单; dataset
+//     jushuitan_purchasein, Doc.ID = io_id in decimal): purchase orders
+//     (po_id, supplier) received in one to three bills, with the shared
+//     suppliers, warehouses and SKUs. Paged like sales-out; without
+//     statuss only Confirmed bills are answered [C]. Limits [C]: window at
+//     most 7 days; page_size default 30, max 50; po_ids, io_ids at most 30.
+//     See purchasein.go.
 //   - POST /openWeb/auth/getInitToken, /openWeb/auth/accessToken,
 //     /openWeb/auth/refreshToken: the token endpoints.
 //   - Any other /open/... path passes the signature and token checks and is
@@ -72,7 +79,7 @@
 // Every answer fault of core.AnswerFaults is a simulation of how servers
 // surprise clients, not vendor behaviour: all of it is [I]. Per interface
 // (Faults.Interfaces keys jushuitan_other_inout, jushuitan_skusn,
-// jushuitan_saleout, jushuitan_aftersale_received, else
+// jushuitan_saleout, jushuitan_aftersale_received, jushuitan_purchasein, else
 // Faults.Answers):
 //
 //   - order: "asc" is the documented order of the query's mode: other/inout

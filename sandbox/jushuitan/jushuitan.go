@@ -18,6 +18,7 @@ const (
 	PathSkusn        = "/open/webapi/wmsapi/skusn/queryinoutitemskusns"
 	PathSaleout      = "/open/orders/out/simple/query"
 	PathReceived     = "/open/aftersale/received/query"
+	PathPurchasein   = "/open/purchasein/query"
 	PathInitToken    = "/openWeb/auth/getInitToken"
 	PathAccessToken  = "/openWeb/auth/accessToken"
 	PathRefreshToken = "/openWeb/auth/refreshToken"
@@ -31,6 +32,7 @@ const (
 	DatasetSkusn      = "jushuitan_skusn"
 	DatasetSaleout    = "jushuitan_saleout"
 	DatasetReceived   = "jushuitan_aftersale_received"
+	DatasetPurchasein = "jushuitan_purchasein"
 )
 
 // DefaultTokenTTL is the access-token lifetime when neither Config.TokenTTL
@@ -75,6 +77,7 @@ type Sim struct {
 	skusn    *skusnData
 	saleout  *saleoutData
 	received *receivedData
+	purchin  *purchaseinData
 }
 
 // New builds the simulator and registers its datasets with env.
@@ -108,8 +111,12 @@ func (s *Sim) Reset() {
 	var skusn *skusnData
 	var saleout *saleoutData
 	var received *receivedData
+	var purchin *purchaseinData
 	var wg sync.WaitGroup
-	wg.Go(func() { inout = buildInout(s.env) })
+	wg.Go(func() {
+		inout = buildInout(s.env)
+		purchin = buildPurchasein(s.env)
+	})
 	wg.Go(func() {
 		// Receipts of returns refer to shipped sales-out documents.
 		saleout = buildSaleout(s.env)
@@ -118,12 +125,13 @@ func (s *Sim) Reset() {
 	skusn = buildSkusn(s.env)
 	wg.Wait()
 	s.mu.Lock()
-	s.inout, s.skusn, s.saleout, s.received = inout, skusn, saleout, received
+	s.inout, s.skusn, s.saleout, s.received, s.purchin = inout, skusn, saleout, received, purchin
 	s.mu.Unlock()
 	s.env.AddDataset(inout.ds)
 	s.env.AddDataset(skusn.ds)
 	s.env.AddDataset(saleout.ds)
 	s.env.AddDataset(received.ds)
+	s.env.AddDataset(purchin.ds)
 	s.tok.reset(s.cfg.AccessToken, s.cfg.RefreshToken, s.env.Start())
 	s.limiter.Reset()
 }
@@ -144,6 +152,12 @@ func (s *Sim) receivedData() *receivedData {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.received
+}
+
+func (s *Sim) purchaseinData() *purchaseinData {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.purchin
 }
 
 // Credentials are what a client needs; the token pair is the one in force
@@ -173,6 +187,7 @@ func (s *Sim) Register(mux *http.ServeMux) {
 	mux.Handle(PathSkusn, wrap(s.bizHandler(PathSkusn, s.querySkusn)))
 	mux.Handle(PathSaleout, wrap(s.bizHandler(PathSaleout, s.querySaleout)))
 	mux.Handle(PathReceived, wrap(s.bizHandler(PathReceived, s.queryReceived)))
+	mux.Handle(PathPurchasein, wrap(s.bizHandler(PathPurchasein, s.queryPurchasein)))
 	// Any other /open/ path is a business interface the app was not
 	// granted: it still goes through signature and token checks, then 190.
 	mux.Handle(pathOpenPrefix, wrap(s.bizHandler("", nil)))

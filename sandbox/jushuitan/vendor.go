@@ -133,4 +133,11 @@ const (
 	receivedDefaultSize = 30
 	receivedMaxSize     = 50
 	receivedMaxIDs      = 50
+
+	// Purchase-in: JSTJ stockin/JstQueryPurchaseInRequest.java, see
+	// purchasein.go.
+	purchaseinMaxSpan     = 7 * 24 * time.Hour
+	purchaseinDefaultSize = 30
+	purchaseinMaxSize     = 50
+	purchaseinMaxIDs      = 30
 )

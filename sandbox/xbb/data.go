@@ -24,35 +24,57 @@ var (
 	creators    = []string{"manager-0001", "sales-0002", "sales-0003"}
 )
 
-// productStore is the product dataset plus an index that lets product/list
-// page a million products without scanning or sorting them per call: order
-// holds store positions sorted by (updateTime, dataId) once at generation
-// and is patched when a mutation moves one product.
-type productStore struct {
-	ds *core.Dataset
+// store is one list interface's dataset (products, customers, contracts)
+// plus an index that lets its list page a million documents without
+// scanning or sorting them per call: order holds store positions sorted by
+// (updateTime, dataId) once at generation and is patched when a mutation
+// moves one document.
+type store struct {
+	ds   *core.Dataset
+	form *form
+	// first is the dataId of position 0; ids then increase by one, so a
+	// position and a dataId convert freely.
+	first int64
 
-	// By position (dataId - firstDataID). addTime and serialNo never change,
-	// so conditions on them are evaluated without touching the dataset.
+	// By position. addTime, serialNo and the recycle-bin and public-sea
+	// flags never change, so conditions on them are evaluated without
+	// touching the dataset.
 	addTime []int64
 	serial  []string
 	mod     []int64 // updateTime as the index last saw it
+	del     []bool  // in the recycle bin (customers; nil elsewhere)
+	public  []bool  // in the public sea (customers; nil elsewhere)
 
 	order []int32 // positions ordered by (mod, position)
 }
 
-func newProductStore(env *core.Env, cfg Config) *productStore {
+// newStore allocates the columns of n documents of form f.
+func newStore(f *form, n int) *store {
+	st := &store{form: f, first: f.first, addTime: make([]int64, n), serial: make([]string, n), mod: make([]int64, n), order: make([]int32, n)}
+	for i := range st.order {
+		st.order[i] = int32(i)
+	}
+	return st
+}
+
+// seal builds the dataset from docs (generated in (updateTime, dataId)
+// order, which order already holds) and registers the renderer.
+func (st *store) seal(docs []core.Doc, mutate core.Mutator) {
+	for i, d := range docs {
+		st.mod[i] = d.Modified.Unix()
+	}
+	st.ds = core.NewDataset(st.form.dataset, docs, mutate)
+	st.ds.SetRender(func(doc core.Doc) any { return st.render(st.posOf(doc.ID), doc) })
+}
+
+func newProductStore(env *core.Env, cfg Config) *store {
 	n := env.Records
-	r := core.NewRand(env.Seed, datasetName)
+	r := core.NewRand(env.Seed, DatasetProducts)
 	times := core.SpreadTimes(r, n, env.Start(), core.DataSpan)
 	catalog := core.Catalog(env.Seed)
 	who := append([]string{cfg.UserID}, creators...)
 
-	ps := &productStore{
-		addTime: make([]int64, n),
-		serial:  make([]string, n),
-		mod:     make([]int64, n),
-		order:   make([]int32, n),
-	}
+	ps := newStore(&productForm, n)
 	docs := make([]core.Doc, n)
 	for i := range n {
 		var serial, name, unit string
@@ -88,13 +110,11 @@ func newProductStore(env *core.Env, cfg Config) *productStore {
 			body[keyCost] = cost
 		}
 		docs[i] = core.Doc{ID: strconv.Itoa(firstDataID + i), Modified: mod, Body: body}
-		ps.addTime[i], ps.serial[i], ps.mod[i] = added, serial, mod.Unix()
 		// SpreadTimes is ascending and positions ascend with dataId, so
 		// generation order is already (updateTime, dataId) order.
-		ps.order[i] = int32(i)
+		ps.addTime[i], ps.serial[i] = added, serial
 	}
-	ps.ds = core.NewDataset(datasetName, docs, mutateProduct)
-	ps.ds.SetRender(func(doc core.Doc) any { return renderProduct(ps.posOf(doc.ID), doc) })
+	ps.seal(docs, mutateProduct)
 	return ps
 }
 
@@ -110,19 +130,19 @@ func mutateProduct(body map[string]any, version int) {
 	body[keyName] = versionSuffix.ReplaceAllString(name, "") + fmt.Sprintf(" v%d", version)
 }
 
-func dataID(pos int32) int64 { return int64(pos) + firstDataID }
+func (ps *store) dataID(pos int32) int64 { return int64(pos) + ps.first }
 
 // posOf converts a Doc.ID to a store position, or -1.
-func (ps *productStore) posOf(id string) int32 {
+func (ps *store) posOf(id string) int32 {
 	n, err := strconv.ParseInt(id, 10, 64)
-	if err != nil || n < firstDataID || n-firstDataID >= int64(len(ps.mod)) {
+	if err != nil || n < ps.first || n-ps.first >= int64(len(ps.mod)) {
 		return -1
 	}
-	return int32(n - firstDataID)
+	return int32(n - ps.first)
 }
 
 // less orders positions by (updateTime, dataId).
-func (ps *productStore) less(a, b int32) bool {
+func (ps *store) less(a, b int32) bool {
 	if ps.mod[a] != ps.mod[b] {
 		return ps.mod[a] < ps.mod[b]
 	}
@@ -130,7 +150,7 @@ func (ps *productStore) less(a, b int32) bool {
 }
 
 // lowerBound is the first index in order whose updateTime is >= t.
-func (ps *productStore) lowerBound(t int64) int {
+func (ps *store) lowerBound(t int64) int {
 	i, _ := slices.BinarySearchFunc(ps.order, t, func(p int32, t int64) int {
 		if ps.mod[p] < t {
 			return -1
@@ -141,7 +161,7 @@ func (ps *productStore) lowerBound(t int64) int {
 }
 
 // upperBound is the first index in order whose updateTime is > t.
-func (ps *productStore) upperBound(t int64) int {
+func (ps *store) upperBound(t int64) int {
 	i, _ := slices.BinarySearchFunc(ps.order, t, func(p int32, t int64) int {
 		if ps.mod[p] <= t {
 			return -1
@@ -152,7 +172,7 @@ func (ps *productStore) upperBound(t int64) int {
 }
 
 // find is the index of pos in order, using its indexed updateTime.
-func (ps *productStore) find(pos int32) int {
+func (ps *store) find(pos int32) int {
 	i, _ := slices.BinarySearchFunc(ps.order, pos, func(p, pos int32) int {
 		switch {
 		case ps.less(p, pos):
@@ -167,7 +187,7 @@ func (ps *productStore) find(pos int32) int {
 
 // move re-indexes pos after its updateTime became mod: O(n) memmove, paid
 // only per mutation.
-func (ps *productStore) move(pos int32, mod int64) {
+func (ps *store) move(pos int32, mod int64) {
 	if i := ps.find(pos); i < len(ps.order) && ps.order[i] == pos {
 		ps.order = slices.Delete(ps.order, i, i+1)
 	}
@@ -177,9 +197,9 @@ func (ps *productStore) move(pos int32, mod int64) {
 }
 
 // resync rebuilds the index from the dataset. It runs only if something
-// other than product/list touched a product (the index is patched for every
-// mutation product/list makes itself).
-func (ps *productStore) resync() {
+// other than the store's list touched a document (the index is patched for
+// every mutation the list makes itself).
+func (ps *store) resync() {
 	for _, d := range ps.ds.Select(nil, nil) {
 		if p := ps.posOf(d.ID); p >= 0 {
 			ps.mod[p] = d.Modified.Unix()

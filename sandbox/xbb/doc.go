@@ -11,12 +11,24 @@
 //     serialNo and the other product form fields (equal, greaterequal,
 //     lessequal; time values in Unix seconds), ordered by updateTime then
 //     dataId, page from 1, pageSize at most 100.
-//   - form/get answers the product form's explainList (formId required).
-//   - form/list lists the product form.
-//   - customer/list, contract/list, opportunity/list, communicate/list,
-//     user/list, department/list, paas/list and workOrder/list answer an
-//     empty list (the sandbox tenant holds no such records) after the same
-//     checks; customer/list requires formId.
+//   - customer/list pages "xbb_customers" (half as many customers as
+//     Env.Records, at most 20,000) the same way; formId (the
+//     customer form's, CustomerFormID) is required; del=1 lists the recycle
+//     bin instead of the list (deleted customers, their updateTime the
+//     deletion; each item's top-level del says which), isPublic 0 / 1 the
+//     customers outside / inside the public sea (absent: both).
+//   - contract/list pages "xbb_contracts" (as many contracts as
+//     Env.Records, at most 50,000); formId is optional. Each contract
+//     links an existing customer (text_2: [{"id": dataId, "name"}], a
+//     condition on text_2 compares the dataId) and one to four products
+//     (subform array_4: product dataId, name, serialNo, unit, quantity, unit
+//     price, subtotal); amounts are yuan with fen precision and num_1 is
+//     the sum of the subtotals. Some contracts are cancelled (已作废).
+//   - form/get answers a form's explainList (formId required).
+//   - form/list lists the three forms.
+//   - opportunity/list, communicate/list, user/list, department/list,
+//     paas/list and workOrder/list answer an empty list (the sandbox tenant
+//     holds no such records) after the same checks.
 //   - any other path answers HTTP 404 with the vendor envelope.
 //
 // # Authentication
@@ -47,14 +59,17 @@
 // With Env.Limits on, each corpid may make 20 calls per second (a token
 // bucket, core.Limiter), counted after the sign and corpid checks; a call
 // beyond it answers 请求频率超过20次/秒. Page-size, paging and condition
-// validation are always enforced. After each product/list page is cut,
-// Env.MaybeMutate may modify one product the query covers (its name gets a
-// " vN" version suffix and its updateTime becomes now), so naive paging drifts.
+// validation are always enforced. After each list page is cut,
+// Env.MaybeMutate may modify one record the query covers (a product's or a
+// contract's name gets a " vN" version suffix, a customer's remark becomes
+// "跟进更新 vN"; its updateTime becomes now), so naive paging drifts.
 //
 // # Answer faults
 //
-// product/list applies core.AnswerFaults (Faults.Interfaces["xbb_products"],
-// else Faults.Answers). They simulate server surprises and are all [I]:
+// product/list, customer/list and contract/list apply core.AnswerFaults
+// (Faults.Interfaces["xbb_products"], ["xbb_customers"] or
+// ["xbb_contracts"], else Faults.Answers). They simulate server surprises
+// and are all [I]:
 //
 //   - order: "asc" is the documented (updateTime, dataId), whatever the
 //     conditions, also a query on addTime only (the sandbox has always
@@ -70,7 +85,8 @@
 //     differ, and the window is on updateTime).
 //
 // An answer carrying a fault is still recorded under code "1" and also with
-// Stats.RecordFault("xbb", "/pro/v2/api/product/list", kind). Products
-// rendered into an answer are marked served (core.Dataset.MarkServed). The
-// other list interfaces (empty lists) ignore answer faults.
+// Stats.RecordFault("xbb", "/pro/v2/api/product/list", kind) (or the
+// interface's path). Records rendered into an answer are marked served
+// (core.Dataset.MarkServed). The other list interfaces (empty lists) ignore
+// answer faults.
 package xbb

@@ -25,7 +25,7 @@ func (ts *testServer) listPage(t *testing.T, conds []map[string]any, page, size 
 	return decodeList(t, ts.call(t, "product/list", ts.payload(map[string]any{"page": page, "pageSize": size, "conditions": conds})))
 }
 
-func dataIDs(items []productItem) []int64 {
+func dataIDs(items []listItem) []int64 {
 	out := make([]int64, len(items))
 	for i, it := range items {
 		out[i] = it.DataID
@@ -165,7 +165,7 @@ func TestProductDriftDuplicateShort(t *testing.T) {
 
 var versionRe = regexp.MustCompile(` v(\d+)$`)
 
-func productVersion(it productItem) int {
+func productVersion(it listItem) int {
 	name, _ := it.Data[keyName].(string)
 	if m := versionRe.FindStringSubmatch(name); m != nil {
 		v, _ := strconv.Atoi(m[1])

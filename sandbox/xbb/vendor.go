@@ -58,10 +58,16 @@ const (
 // company, so the server must know the company first), over all interfaces. [I]
 var rateRule = core.Rule{N: 20, Per: time.Second} // [I]
 
-// productFormID is the formId of the sandbox tenant's product form; the value
-// is the one in the contract's request example (section 5.1). [I] that a
-// tenant has exactly one product form.
-const productFormID = 5614247
+// Form ids of the sandbox tenant. productFormID is the one in the request
+// example of the API notes (xbb.md section 5.1), ContractFormID the id of
+// the form XBBEXE's tenant reads with contract/list ("performance":
+// 5614255); CustomerFormID is a sandbox choice. [I] that a tenant has
+// exactly one form of each kind; real ids are tenant specific (form/list).
+const (
+	productFormID  = 5614247
+	CustomerFormID = 5614249 // exported: clients must send it (customer/list needs formId [C])
+	ContractFormID = 5614255
+)
 
 // Generic field keys of the product form. text_1 (name), serialNo (code),
 // num_1 (sale price), num_3 (parent product id) and creatorId are [C]
@@ -80,6 +86,43 @@ const (
 	keyUpdate    = "updateTime"
 )
 
+// Generic field keys of the customer form. text_1 (name), text_2 (mobile)
+// and text_16 (owner) are [C] XBBCLI customerlist (name: data.text_1,
+// mobile: data.text_2, ownerId: data.text_16); serialNo as the customer
+// code and the other keys are [I] choices of this sandbox tenant.
+const (
+	keyCustName    = "text_1"  // [C] 客户名称
+	keyCustMobile  = "text_2"  // [C] 联系电话 (XBBCLI calls it mobile)
+	keyCustContact = "text_3"  // [I] 联系人
+	keyCustLevel   = "text_4"  // [I] 客户等级, an option field
+	keyCustAddress = "text_5"  // [I] 地址
+	keyCustRemark  = "text_6"  // [I] 备注, optional; the mutate fault writes it
+	keyOwnerID     = "text_16" // [C] 负责人 (an owner's userId)
+)
+
+// Generic field keys of the contract form. date_1 (the date contract/list
+// windows filter on), num_1 and the subform array_4 with text_1 (linked
+// product), num_3 and num_5 are [C] XBBEXE (conditions on date_1 with
+// contract/list; allow lists performance: date_1, num_1, array_4 and
+// array_4: text_1, num_3, num_5); their meanings here (sign date, amount,
+// product, quantity, unit price) and every other key are [I]. text_2 is the
+// linked customer [I] (XBBEXE's tenant links contracts through text_28).
+const (
+	keyContName     = "text_1"  // [I] 合同名称
+	keyContCustomer = "text_2"  // [I] 关联客户: [{"id": customer dataId, "name": ...}]
+	keyContStatus   = "text_3"  // [I] 合同状态, an option field
+	keyContSigned   = "date_1"  // [C key] 签订日期, Unix seconds (midnight, China time)
+	keyContAmount   = "num_1"   // [C key] 合同金额 = the lines' subtotals, yuan with fen precision
+	keyContLines    = "array_4" // [C key] 产品 subform
+	keyLineProduct  = "text_1"  // [C key] 产品: the product's dataId
+	keyLineName     = "text_2"  // [I] 产品名称
+	keyLineSerial   = "text_3"  // [I] 产品编号 (the product's serialNo)
+	keyLineUnit     = "text_4"  // [I] 单位
+	keyLineQty      = "num_3"   // [C key] 数量
+	keyLinePrice    = "num_5"   // [C key] 单价
+	keyLineSubtotal = "num_6"   // [I] 小计 = 数量 × 单价, rounded to the fen
+)
+
 // Condition operators the sandbox understands. Only these three are
 // confirmed; like / in / noequal / range are plausible but unseen, so the
 // sandbox refuses them rather than guess their semantics. [I]
@@ -96,19 +139,16 @@ const (
 
 // otherListPaths are the list interfaces the contract names for recognition
 // only (section 1). The sandbox tenant holds no such records: they answer an
-// empty list after the usual checks. needsFormID marks customer/list, where
-// formId is [C] required; the others are [I] lenient.
-var otherListPaths = map[string]struct{ needsFormID bool }{
-	"customer/list":    {needsFormID: true},
-	"contract/list":    {},
-	"opportunity/list": {},
-	"communicate/list": {},
-	"user/list":        {},
-	"department/list":  {},
-	"paas/list":        {},
-	"workOrder/list":   {},
+// empty list after the usual checks. [I] that they do not require formId.
+var otherListPaths = map[string]bool{
+	"opportunity/list": true,
+	"communicate/list": true,
+	"user/list":        true,
+	"department/list":  true,
+	"paas/list":        true,
+	"workOrder/list":   true,
 }
 
 // approvalValues are the viewApproval values the help text documents; every
-// sandbox product is approved, so both answer the same rows.
+// sandbox record is approved, so both answer the same rows.
 var approvalValues = map[string]bool{"": true, "0": true, "1": true}

@@ -26,11 +26,20 @@ const apiPrefix = "/pro/v2/api/"
 // maxBody bounds what the sandbox reads of a request body.
 const maxBody = 1 << 20
 
-// DatasetProducts is the source dataset of XBB products; Doc.ID is the
-// dataId as a decimal string.
-const DatasetProducts = "xbb_products"
+// The source datasets, one per list interface; Doc.ID is the dataId as a
+// decimal string.
+const (
+	// DatasetProducts: product/list.
+	DatasetProducts = "xbb_products"
+	// DatasetCustomers: customer/list, the list and the recycle bin (del=1).
+	DatasetCustomers = "xbb_customers"
+	// DatasetContracts: contract/list; each contract links a customer and
+	// products of the other datasets by dataId.
+	DatasetContracts = "xbb_contracts"
+)
 
-const datasetName = DatasetProducts
+// DatasetNames are the datasets the simulator registers.
+func DatasetNames() []string { return []string{DatasetProducts, DatasetCustomers, DatasetContracts} }
 
 // Config holds the sandbox tenant's credentials.
 type Config struct {
@@ -49,10 +58,12 @@ func DefaultConfig() Config {
 
 // Credentials is what Sim.Credentials returns, for clients and the start banner.
 type Credentials struct {
-	Corpid        string `json:"corpid"`
-	Token         string `json:"token"`
-	UserID        string `json:"userId"`
-	ProductFormID int    `json:"productFormId"`
+	Corpid         string `json:"corpid"`
+	Token          string `json:"token"`
+	UserID         string `json:"userId"`
+	ProductFormID  int    `json:"productFormId"`
+	CustomerFormID int    `json:"customerFormId"`
+	ContractFormID int    `json:"contractFormId"`
 }
 
 // Sim simulates the XBB open API for one company.
@@ -61,10 +72,12 @@ type Sim struct {
 	cfg     Config
 	limiter *core.Limiter
 
-	// mu guards products. product/list holds it for a whole page, so the
+	// mu guards the stores. A list holds it for a whole page, so the
 	// page, the mutation that follows it and the index update are atomic.
-	mu       sync.Mutex
-	products *productStore
+	mu        sync.Mutex
+	products  *store
+	customers *store
+	contracts *store
 }
 
 // New builds the simulator and registers its dataset with env.
@@ -83,20 +96,36 @@ func New(env *core.Env, cfg Config) (*Sim, error) {
 // Name is the vendor name used in Stats.
 func (s *Sim) Name() string { return vendorName }
 
-// Credentials returns the tenant's credentials and product form id.
+// Credentials returns the tenant's credentials and form ids.
 func (s *Sim) Credentials() any {
-	return Credentials{Corpid: s.cfg.Corpid, Token: s.cfg.Token, UserID: s.cfg.UserID, ProductFormID: productFormID}
+	return Credentials{Corpid: s.cfg.Corpid, Token: s.cfg.Token, UserID: s.cfg.UserID,
+		ProductFormID: productFormID, CustomerFormID: CustomerFormID, ContractFormID: ContractFormID}
 }
 
-// Reset regenerates the product dataset from the seed, registers it again
-// and forgets rate-limit state.
+// Reset regenerates the datasets from the seed, registers them again and
+// forgets rate-limit state.
 func (s *Sim) Reset() {
 	ps := newProductStore(s.env, s.cfg)
+	cs := newCustomerStore(s.env, s.cfg)
+	ks := newContractStore(s.env, s.cfg, cs, ps)
 	s.mu.Lock()
-	s.products = ps
+	s.products, s.customers, s.contracts = ps, cs, ks
 	s.mu.Unlock()
-	s.env.AddDataset(ps.ds)
+	for _, st := range []*store{ps, cs, ks} {
+		s.env.AddDataset(st.ds)
+	}
 	s.limiter.Reset()
+}
+
+// storeOf is the store of form fm; s.mu must be held.
+func (s *Sim) storeOf(fm *form) *store {
+	switch fm {
+	case &customerForm:
+		return s.customers
+	case &contractForm:
+		return s.contracts
+	}
+	return s.products
 }
 
 // Register adds every path under /pro/v2/api/, wrapped with the transport
@@ -142,6 +171,10 @@ type request struct {
 	PageSize     flexInt     `json:"pageSize"`
 	ViewApproval flexString  `json:"viewApproval"`
 	Conditions   []condition `json:"conditions"`
+	// Del (0 the list, 1 the recycle bin) and IsPublic (0 outside, 1 in
+	// the public sea) select customers [C XBBCLI help texts].
+	Del      flexInt `json:"del"`
+	IsPublic flexInt `json:"isPublic"`
 }
 
 // serve answers one call: method, signature over the raw bytes, body,
@@ -189,14 +222,18 @@ func (s *Sim) handle(r *http.Request, name string) (any, error) {
 	}
 	switch name {
 	case "product/list":
-		return s.productList(req)
+		return s.list(&productForm, req)
+	case "customer/list":
+		return s.list(&customerForm, req)
+	case "contract/list":
+		return s.list(&contractForm, req)
 	case "form/get":
 		return s.formGet(req)
 	case "form/list":
 		return s.formList(req)
 	}
-	if p, ok := otherListPaths[name]; ok {
-		return s.emptyList(req, p.needsFormID)
+	if otherListPaths[name] {
+		return s.emptyList(req)
 	}
 	return nil, &apiError{status: http.StatusNotFound, code: codeNoSuchAPI, msg: msgNoSuchAPI + ": " + apiPrefix + name}
 }

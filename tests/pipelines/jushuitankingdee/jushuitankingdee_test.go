@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/erpsync/erpsync/internal/erpsynctest"
+	"github.com/erpsync/erpsync/internal/streamtest"
 	"github.com/erpsync/erpsync/sandbox"
 	sbjst "github.com/erpsync/erpsync/sandbox/jushuitan"
 )
@@ -93,7 +94,7 @@ type lineKeys struct{ customer, material, stock string }
 // once, audited, with the customer, stock, lines and amounts of its source.
 func checkKingdee(t *testing.T, sb *sandbox.Server, form string, keys lineKeys, e expectation, stock func(source) string) {
 	t.Helper()
-	bills := k3Bills(t, sb, form)
+	bills := streamtest.K3Bills(t, sb, form)
 	for no, b := range bills {
 		s, ok := e.written[no]
 		if !ok {
@@ -102,8 +103,8 @@ func checkKingdee(t *testing.T, sb *sandbox.Server, form string, keys lineKeys, 
 		}
 		shop := int(s.ShopID - 10010000)
 		wantCust := fmt.Sprintf("JST%03d", shop)
-		if b.Writes != 1 || fmt.Sprint(b.Data["FDocumentStatus"]) != "C" || refNumber(b.Data[keys.customer]) != wantCust ||
-			refNumber(b.Data["FSaleOrgId"]) != "100" || refNumber(b.Data["FStockOrgId"]) != "100" {
+		if b.Writes != 1 || fmt.Sprint(b.Data["FDocumentStatus"]) != "C" || streamtest.RefNumber(b.Data[keys.customer]) != wantCust ||
+			streamtest.RefNumber(b.Data["FSaleOrgId"]) != "100" || streamtest.RefNumber(b.Data["FStockOrgId"]) != "100" {
 			t.Errorf("%s %s: writes %d, status %v, customer %v (want %s), orgs %v %v", form, no, b.Writes,
 				b.Data["FDocumentStatus"], b.Data[keys.customer], wantCust, b.Data["FSaleOrgId"], b.Data["FStockOrgId"])
 		}
@@ -115,10 +116,10 @@ func checkKingdee(t *testing.T, sb *sandbox.Server, form string, keys lineKeys, 
 		for i, r := range rows {
 			row, _ := r.(map[string]any)
 			it := s.Items[i]
-			all := fen(it.SaleAmount)
-			if refNumber(row[keys.material]) != it.SkuID || num(row["FRealQty"]) != it.Qty || refNumber(row[keys.stock]) != stock(s) ||
-				fen(num(row["FTaxPrice"])) != fen(it.SalePrice) || fen(num(row["FAllAmount"])) != all ||
-				fen(num(row["FAmount"])) != (all*100*2+113)/(113*2) || num(row["FEntryTaxRate"]) != 13 {
+			all := streamtest.Fen(it.SaleAmount)
+			if streamtest.RefNumber(row[keys.material]) != it.SkuID || streamtest.Num(row["FRealQty"]) != it.Qty || streamtest.RefNumber(row[keys.stock]) != stock(s) ||
+				streamtest.Fen(streamtest.Num(row["FTaxPrice"])) != streamtest.Fen(it.SalePrice) || streamtest.Fen(streamtest.Num(row["FAllAmount"])) != all ||
+				streamtest.Fen(streamtest.Num(row["FAmount"])) != (all*100*2+113)/(113*2) || streamtest.Num(row["FEntryTaxRate"]) != 13 {
 				t.Errorf("%s %s row %d: %v, from item %+v (stock %s)", form, no, i+1, row, it, stock(s))
 			}
 		}
@@ -142,10 +143,10 @@ func nameStock(s source) string {
 // dead-letter file.
 func runTwice(t *testing.T, stream, dataset, form string, keys lineKeys, stock func(source) string) {
 	sb := startSandbox(t)
-	c := k3{t: t, sb: sb}
-	c.addCustomers(customers...)
-	c.removeMaterials(removedSKUs...)
-	e := expect(t, sb, sourceDocs[source](t, sb, dataset), form)
+	c := streamtest.K3{T: t, SB: sb}
+	c.AddCustomers(customers...)
+	c.RemoveMaterials(removedSKUs...)
+	e := expect(t, sb, streamtest.SourceDocs[source](t, sb, dataset, records), form)
 	state := erpsynctest.StateDir(t)
 	env := baseEnv(sb, state)
 	dead := filepath.Join(state, "dead_letters", stream+".jsonl")
@@ -167,7 +168,7 @@ func runTwice(t *testing.T, stream, dataset, form string, keys lineKeys, stock f
 
 	runToEnd(t, env, stream)
 	checkKingdee(t, sb, form, keys, e, stock)
-	checkDeadLetters(t, dead, stream, e.rejected, 1, modified())
+	streamtest.CheckDeadLetters(t, dead, stream, e.rejected, 1, modified(), nil)
 	if len(modified()) == 0 {
 		t.Error("no document was modified while read: the mutation fault did not apply")
 	}
@@ -175,12 +176,12 @@ func runTwice(t *testing.T, stream, dataset, form string, keys lineKeys, stock f
 		return
 	}
 
-	forgetCheckpoint(t, state, stream)
+	streamtest.ForgetCheckpoint(t, state, stream)
 	runToEnd(t, env, stream)
 	checkKingdee(t, sb, form, keys, e, stock) // still written once each
 	// Failed again the same way: the dead-letter file keeps one line per
 	// failure, so still once each (more for a document modified since).
-	checkDeadLetters(t, dead, stream, e.rejected, 1, modified())
+	streamtest.CheckDeadLetters(t, dead, stream, e.rejected, 1, modified(), nil)
 }
 
 // TestIntegrationJushuitanSalesOutToKingdee: every shipped (Confirmed)

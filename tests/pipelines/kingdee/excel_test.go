@@ -101,9 +101,9 @@ func checkMaterials(t *testing.T, sb *sandbox.Server, want map[string]material, 
 		checks := []struct{ field, got, want string }{
 			{"FName", fmt.Sprint(d.Data["FName"]), w.name},
 			{"FSpecification", fmt.Sprint(d.Data["FSpecification"]), w.spec},
-			{"FBaseUnitId", refNumber(d.Data["FBaseUnitId"]), w.unit},
-			{"FCreateOrgId", refNumber(d.Data["FCreateOrgId"]), "100"},
-			{"FUseOrgId", refNumber(d.Data["FUseOrgId"]), "100"},
+			{"FBaseUnitId", streamtest.RefNumber(d.Data["FBaseUnitId"]), w.unit},
+			{"FCreateOrgId", streamtest.RefNumber(d.Data["FCreateOrgId"]), "100"},
+			{"FUseOrgId", streamtest.RefNumber(d.Data["FUseOrgId"]), "100"},
 			{"writes", fmt.Sprint(d.Writes), fmt.Sprint(w.writes)},
 		}
 		for _, c := range checks {

@@ -141,18 +141,6 @@ func k3Docs(t *testing.T, sb *sandbox.Server, form string) map[string]core.Targe
 	return out
 }
 
-// refNumber reads {"FNumber": "..."} (any key case).
-func refNumber(v any) string {
-	m, _ := v.(map[string]any)
-	for k, x := range m {
-		if strings.EqualFold(k, "FNumber") {
-			s, _ := x.(string)
-			return s
-		}
-	}
-	return ""
-}
-
 // deadLetters reads a dead-letter file (absent: none).
 func deadLetters(t *testing.T, path string) []map[string]any {
 	t.Helper()

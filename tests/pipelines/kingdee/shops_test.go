@@ -98,11 +98,11 @@ func TestIntegrationWDTShopsToKingdeeCustomers(t *testing.T) {
 			checks := []struct{ field, got, want string }{
 				{"FNumber", fmt.Sprint(d.Data["FNumber"]), s.no},
 				{"FName", fmt.Sprint(d.Data["FName"]), names[s.id]},
-				{"FCreateOrgId", refNumber(d.Data["FCreateOrgId"]), s.remark},
-				{"FUseOrgId", refNumber(d.Data["FUseOrgId"]), s.remark},
+				{"FCreateOrgId", streamtest.RefNumber(d.Data["FCreateOrgId"]), s.remark},
+				{"FUseOrgId", streamtest.RefNumber(d.Data["FUseOrgId"]), s.remark},
 				{"FDocumentStatus", fmt.Sprint(d.Data["FDocumentStatus"]), "C"},
-				{"FTRADINGCURRID", refNumber(d.Data["FTRADINGCURRID"]), "PRE001"},
-				{"FCustTypeId", refNumber(d.Data["FCustTypeId"]), "KHLB001_SYS"},
+				{"FTRADINGCURRID", streamtest.RefNumber(d.Data["FTRADINGCURRID"]), "PRE001"},
+				{"FCustTypeId", streamtest.RefNumber(d.Data["FCustTypeId"]), "KHLB001_SYS"},
 			}
 			for _, c := range checks {
 				if c.got != c.want {
@@ -218,7 +218,7 @@ func TestIntegrationWDTShopsKingdeeRejections(t *testing.T) {
 			errText := fmt.Sprint(dl["error"])
 			payload, _ := dl["payload"].(map[string]any)
 			if !strings.HasPrefix(errText, "k3cloud: BatchSave: code 11 BD_Customer "+s.no+": ") || !strings.HasSuffix(errText, "(permanent)") ||
-				fmt.Sprint(payload["FNumber"]) != s.no || refNumber(payload["FUseOrgId"]) != s.remark {
+				fmt.Sprint(payload["FNumber"]) != s.no || streamtest.RefNumber(payload["FUseOrgId"]) != s.remark {
 				t.Errorf("dead letter of shop %s refused by Kingdee: error %q, payload %v", s.no, errText, payload)
 			}
 		}

@@ -5,7 +5,6 @@
 package kis
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -239,46 +238,12 @@ func checkKIS(t *testing.T, sb *sandbox.Server, e expectation, mat material) {
 	}
 }
 
-type deadLetter struct {
-	Stream   string          `json:"stream"`
-	SourceID string          `json:"source_id"`
-	Error    string          `json:"error"`
-	Payload  json.RawMessage `json:"payload"`
-	At       string          `json:"at"`
-}
-
-func readDeadLetters(t *testing.T, path string) []deadLetter {
-	t.Helper()
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []deadLetter
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		var d deadLetter
-		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
-			t.Fatalf("dead letter %s: line %q: %v", path, sc.Text(), err)
-		}
-		out = append(out, d)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // checkDeadLetters asserts that the dead letter holds every rejected bill
 // times times, with its reason, and nothing else.
 func checkDeadLetters(t *testing.T, path, stream string, e expectation, times int) {
 	t.Helper()
 	count := map[string]int{}
-	for i, d := range readDeadLetters(t, path) {
+	for i, d := range streamtest.ReadDeadLetters(t, path) {
 		if i < 3 && testing.Verbose() {
 			t.Logf("dead letter, e.g.: %s: %s", d.SourceID, d.Error)
 		}
@@ -338,15 +303,6 @@ func runToEnd(t *testing.T, env []string, stream string) {
 	}
 }
 
-// forgetCheckpoint deletes a stream's checkpoint (not the token pair the
-// same cache holds), so the next run reads every window again.
-func forgetCheckpoint(t *testing.T, state, key string) {
-	t.Helper()
-	if err := os.Remove(filepath.Join(state, "checkpoints", key)); err != nil {
-		t.Fatalf("the checkpoint of %s should exist after a run: %v", key, err)
-	}
-}
-
 // TestIntegrationJushuitanOtherInoutToKIS: every confirmed 其它退货 bill with
 // items lands in KIS once with the mapped content; bills without items and
 // bills KIS refuses are in the dead letter with their reason; other bills go
@@ -368,7 +324,7 @@ func TestIntegrationJushuitanOtherInoutToKIS(t *testing.T) {
 		return
 	}
 
-	forgetCheckpoint(t, state, "jushuitan_other_inout_to_kis")
+	streamtest.ForgetCheckpoint(t, state, "jushuitan_other_inout_to_kis")
 	runToEnd(t, env, "jushuitan_other_inout_to_kis")
 	checkKIS(t, sb, e, fallbackMaterial)
 	// The same bills failed the same way: the file keeps one line per failure.
@@ -475,7 +431,7 @@ func TestIntegrationJushuitanKISMaterialMapMySQL(t *testing.T) {
 	if n := len(kisBills(t, sb)); n != 0 {
 		t.Errorf("%d bills written while the material map was unreachable", n)
 	}
-	if d := readDeadLetters(t, dead); len(d) != 0 {
+	if d := streamtest.ReadDeadLetters(t, dead); len(d) != 0 {
 		t.Errorf("an unreachable material map dead-lettered bills: %s", d[0].Error)
 	}
 	proxy.open.Store(true)
@@ -595,7 +551,7 @@ func TestIntegrationJushuitanKISThroughKafka(t *testing.T) {
 		return
 	}
 
-	forgetCheckpoint(t, state, "jushuitan_other_inout_to_kafka")
+	streamtest.ForgetCheckpoint(t, state, "jushuitan_other_inout_to_kafka")
 	runToEnd(t, env, "jushuitan_other_inout_to_kafka")
 	if n := highWater(t, addrs, topic); n != 2*int64(target) {
 		t.Fatalf("after republishing the topic holds %d records, want %d", n, 2*target)
