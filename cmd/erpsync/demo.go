@@ -17,7 +17,8 @@ func demoCommand() *cli.Command {
 		Name:  "demo",
 		Usage: "Run the shipped pipelines against an embedded sandbox and verify every document arrived",
 		Description: `Starts an embedded vendor sandbox and runs the shipped pipelines against it:
-Jushuitan other-return bills to KIS, WDT shops to K3Cloud customers, XBB
+Jushuitan other-return bills to KIS, Jushuitan sales-out and purchase-in to
+K3Cloud bills, WDT shops to K3Cloud customers, XBB
 products to MySQL and Jushuitan unique-code flows to MySQL. Each shows a live
 progress line; at the end every source document is checked against the
 sandbox's truth: it must be in its target, or in the dead letter with the

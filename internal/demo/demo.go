@@ -108,6 +108,18 @@ var pipelines = []pipeline{
 		present: func(r *run) (map[string]bool, error) { return r.targetNumbers("/_sandbox/k3cloud/SAL_OUTSTOCK") },
 	},
 	{
+		title: "Jushuitan purchase-in -> K3Cloud", stream: "jushuitan_purchase_in_to_kingdee", jushuitan: true,
+		expect: func(r *run) (map[string]string, error) {
+			return r.truth("jushuitan_purchasein", func(d map[string]any) (string, bool) {
+				if d["status"] != "Confirmed" {
+					return "", false
+				}
+				return idText(d["io_id"]), true
+			})
+		},
+		present: func(r *run) (map[string]bool, error) { return r.targetNumbers("/_sandbox/k3cloud/STK_InStock") },
+	},
+	{
 		title: "WDT shops -> K3Cloud customers", stream: "wdt_shops_to_kingdee_customers",
 		expect: func(r *run) (map[string]string, error) {
 			return r.truth("wdt_shops", func(d map[string]any) (string, bool) {
