@@ -33,6 +33,30 @@
 //     statuss only Confirmed bills are answered [C]. Limits [C]: window at
 //     most 7 days; page_size default 30, max 50; po_ids, io_ids at most 30.
 //     See purchasein.go.
+//   - POST /open/purchaseout/query: purchase returns (采购退货单; dataset
+//     jushuitan_purchaseout, Doc.ID = io_id in decimal), each sending back
+//     part of a Confirmed purchase-in (same po_id, supplier as seller_id and
+//     receiver_name, warehouse). No default status. Limits [C]: window at
+//     most 7 days; page_size default 30, max 50; io_ids at most 30. See
+//     purchaseout.go.
+//   - POST /open/orders/single/query: orders (订单; dataset jushuitan_orders,
+//     Doc.ID = o_id in decimal), in data.orders: the orders of the sales-out
+//     documents (status from their shipments, combined SKUs as one line)
+//     and orders never shipped. date_type 0 or 2 (order_date); 3 is refused
+//     [I]. Limits [C]: window at most 7 days; page_size max 100 (default 30
+//     [I]); so_ids at most 20. See orders.go.
+//   - POST /open/refund/single/query: after-sales (售后单; dataset
+//     jushuitan_refunds, Doc.ID = as_id in decimal), one per receipt of
+//     jushuitan_aftersale_received, with the same as_id and order. Limits
+//     [C]: window at most 7 days; page_size default 30, max 50;
+//     shop_buyer_ids at most 50. See refund.go.
+//   - POST /open/inventory/query and /open/sku/query: stock rows (dataset
+//     jushuitan_inventory, data.inventorys, has_next without totals) and SKU
+//     master data (dataset jushuitan_skus), one document per SKU of the
+//     shared catalog (Doc.ID = sku_id). Limits [C]: windows at most 7 days;
+//     inventory page_size default 30, max 100, sku_ids at most 100, row
+//     version parameter ts; SKU page_size default 30, max 50, sku_ids at
+//     most 20, date_field created or modified. See items.go.
 //   - POST /openWeb/auth/getInitToken, /openWeb/auth/accessToken,
 //     /openWeb/auth/refreshToken: the token endpoints.
 //   - Any other /open/... path passes the signature and token checks and is
@@ -79,7 +103,9 @@
 // Every answer fault of core.AnswerFaults is a simulation of how servers
 // surprise clients, not vendor behaviour: all of it is [I]. Per interface
 // (Faults.Interfaces keys jushuitan_other_inout, jushuitan_skusn,
-// jushuitan_saleout, jushuitan_aftersale_received, jushuitan_purchasein, else
+// jushuitan_saleout, jushuitan_aftersale_received, jushuitan_purchasein,
+// jushuitan_purchaseout, jushuitan_orders, jushuitan_refunds,
+// jushuitan_inventory, jushuitan_skus, else
 // Faults.Answers):
 //
 //   - order: "asc" is the documented order of the query's mode: other/inout
