@@ -92,9 +92,11 @@
 // stay small. Doc.Body therefore starts as a shared empty map; a mutation
 // (mutate_rate fault) gives the document its own body with the overrides it
 // changed: "remark" (carrying the version) for every dataset and "ts" (the
-// next row version) for other/inout, sales-out and received returns
-// ("aftersale_remark" instead of "remark" there); their mutations also
-// move modified, a skusn mutation moves modified_time only. Rows are kept in
+// next row version) for every dataset but skusn ("aftersale_remark"
+// instead of "remark" for received returns, "sold", lowering qty, instead
+// of it for stock rows); their mutations also move modified, a skusn
+// mutation moves modified_time only. The SKU and stock datasets hold one
+// document per SKU of the shared catalog, whatever Records says. Rows are kept in
 // sorted indexes (modified, ts, io_date; create_time), the first two
 // updated when a row mutates, so a window is found by binary search.
 //
@@ -118,13 +120,15 @@
 //     permutation of the query's rows fixed by the seed and every biz field
 //     except page_index. Orders other than asc collect the query's matching
 //     rows and sort them per call; asc keeps the index paths.
-//   - null_rate: other/inout, sales-out and received returns answer code 0 with "data":null, or with the
-//     page object whose datas is null or missing while data_count,
-//     page_count and has_next stay truthful (one of the three at random);
-//     skusn answers code 0 with "data":null.
-//   - total_drift_rate: other/inout, sales-out and received returns report data_count off by 1-3, with
-//     page_count and has_next computed from it; skusn has no total, so the
-//     fault does nothing there.
+//   - null_rate: the page-object interfaces (every one but skusn) answer
+//     code 0 with "data":null, or with the page object whose list (datas,
+//     orders, inventorys) is null or missing while data_count, page_count
+//     and has_next stay truthful (one of the three at random); skusn
+//     answers code 0 with "data":null.
+//   - total_drift_rate: the page-object interfaces report data_count off by
+//     1-3, with page_count and has_next computed from it (the inventory,
+//     which has no data_count, shows it in has_next only); skusn has no
+//     total, so the fault does nothing there.
 //   - duplicate_rate, short_page_rate: as core.AnswerFaults says, on both
 //     interfaces. A short skusn page stops a client that stops at the first
 //     page shorter than page_size (the contract's stop rule).
