@@ -44,7 +44,8 @@
 // fields, rates outside 0..1, an unknown order and an "interfaces" key that
 // is not a dataset name (DatasetNames: jushuitan_other_inout,
 // jushuitan_skusn, jushuitan_saleout, jushuitan_aftersale_received,
-// jushuitan_purchasein, wdt_shops, the WDT document datasets of wdt.DatasetNames, xbb.DatasetNames)
+// jushuitan_purchasein, jushuitan_purchaseout, jushuitan_orders,
+// jushuitan_refunds, jushuitan_inventory, jushuitan_skus, wdt_shops, the WDT document datasets of wdt.DatasetNames, xbb.DatasetNames)
 // answer HTTP 400 naming the
 // problem, and nothing changes.
 //

@@ -67,7 +67,8 @@ func DefaultOptions() Options {
 // serves.
 func DatasetNames() []string {
 	out := []string{jushuitan.DatasetOtherInout, jushuitan.DatasetSkusn, jushuitan.DatasetSaleout, jushuitan.DatasetReceived,
-		jushuitan.DatasetPurchasein}
+		jushuitan.DatasetPurchasein, jushuitan.DatasetPurchaseout,
+		jushuitan.DatasetOrders, jushuitan.DatasetRefund, jushuitan.DatasetInventory, jushuitan.DatasetSKU}
 	out = append(out, wdt.DatasetNames()...)
 	return append(out, xbb.DatasetNames()...)
 }

@@ -49,7 +49,7 @@ func getJSON(t *testing.T, url string, v any) int {
 
 func TestSourceTruthOfEveryDataset(t *testing.T) {
 	sb := start(t)
-	for _, ds := range []string{"jushuitan_other_inout", "jushuitan_skusn", "jushuitan_saleout", "jushuitan_aftersale_received", "jushuitan_purchasein", "wdt_shops", "xbb_products"} {
+	for _, ds := range []string{"jushuitan_other_inout", "jushuitan_skusn", "jushuitan_saleout", "jushuitan_aftersale_received", "jushuitan_purchasein", "jushuitan_purchaseout", "jushuitan_orders", "jushuitan_refunds", "wdt_shops", "xbb_products"} {
 		var src SourceReply
 		if code := getJSON(t, sb.URL()+"/_sandbox/source/"+ds, &src); code != 200 {
 			t.Fatalf("%s: HTTP %d", ds, code)
@@ -144,7 +144,8 @@ func TestTargetsStatsAndReset(t *testing.T) {
 func TestFullTruthRendersDocuments(t *testing.T) {
 	sb := start(t)
 	for ds, idField := range map[string]string{
-		"jushuitan_other_inout": "io_id", "jushuitan_skusn": "sku_sn", "jushuitan_saleout": "io_id", "jushuitan_aftersale_received": "as_id", "jushuitan_purchasein": "po_id", "wdt_shops": "shop_id", "xbb_products": "dataId",
+		"jushuitan_other_inout": "io_id", "jushuitan_skusn": "sku_sn", "jushuitan_saleout": "io_id", "jushuitan_aftersale_received": "as_id", "jushuitan_purchasein": "po_id", "jushuitan_purchaseout": "seller_id",
+		"jushuitan_orders": "o_id", "jushuitan_refunds": "as_id", "jushuitan_skus": "sku_id", "jushuitan_inventory": "sku_id", "wdt_shops": "shop_id", "xbb_products": "dataId",
 	} {
 		var src struct {
 			Documents []struct {
@@ -153,8 +154,12 @@ func TestFullTruthRendersDocuments(t *testing.T) {
 			} `json:"documents"`
 		}
 		getJSON(t, sb.URL()+"/_sandbox/source/"+ds+"?full=1", &src)
-		if len(src.Documents) != 120 {
-			t.Fatalf("%s: %d documents", ds, len(src.Documents))
+		want := 120
+		if ds == "jushuitan_skus" || ds == "jushuitan_inventory" {
+			want = 200 // one per SKU of the shared catalog
+		}
+		if len(src.Documents) != want {
+			t.Fatalf("%s: %d documents, want %d", ds, len(src.Documents), want)
 		}
 		for _, d := range src.Documents {
 			if d.Document[idField] == nil {
@@ -202,7 +207,7 @@ func TestAnswerFaultsEndpoint(t *testing.T) {
 		`{"answers":{"order":"sideways"}}`:               "asc, desc, id_asc, id_desc, random",
 		`{"answers":{"null_rate":2}}`:                    "null_rate must be between 0 and 1",
 		`{"answers":{"nope":1}}`:                         "nope",
-		`{"interfaces":{"jushuitan_inout":{}}}`:          "known: jushuitan_aftersale_received, jushuitan_other_inout, jushuitan_purchasein, jushuitan_saleout, jushuitan_skusn, wdt_goods, wdt_refunds, wdt_shops, wdt_stockin_purchase, wdt_stockin_refund, wdt_stockout_trade, wdt_stocks, wdt_trades, xbb_contracts, xbb_customers, xbb_products",
+		`{"interfaces":{"jushuitan_inout":{}}}`:          "known: jushuitan_aftersale_received, jushuitan_inventory, jushuitan_orders, jushuitan_other_inout, jushuitan_purchasein, jushuitan_purchaseout, jushuitan_refunds, jushuitan_saleout, jushuitan_skus, jushuitan_skusn, wdt_goods, wdt_refunds, wdt_shops, wdt_stockin_purchase, wdt_stockin_refund, wdt_stockout_trade, wdt_stocks, wdt_trades, xbb_contracts, xbb_customers, xbb_products",
 		`{"interfaces":{"xbb_products":{"order":"up"}}}`: "interfaces.xbb_products: order",
 		`{"interfaces":{"xbb_products":{"x":1}}}`:        "interfaces.xbb_products",
 		`{"interfaces":[1]}`:                             "interfaces must be an object",

@@ -77,7 +77,7 @@ func TestLintRefusesWhatRunRefuses(t *testing.T) {
 		{"page_size quoted number", "xbb", "  page_size: \"20\"\n", "page_size", "whole number from 0 (the vendor's default) to 100"},
 		{"page_size negative", "jushuitan", "  page_size: -5\n", "page_size", "from 0 (the vendor's default) to 50"},
 		{"page_size negative wdt", "wdt", "  page_size: -1\n", "page_size", "to 100"},
-		{"page_size above an unlisted interface's maximum", "jushuitan", "  api: /open/orders/single/query\n  page_size: 500\n", "page_size", "to 100"},
+		{"page_size above an unlisted interface's maximum", "jushuitan", "  api: /open/shops/query\n  page_size: 500\n", "page_size", "to 100"},
 		{"page_size above the table's maximum", "jushuitan", "  page_size: 51\n", "page_size", "to 50"},
 		{"page_size above xbb's maximum", "xbb", "  page_size: 101\n", "page_size", "to 100"},
 		{"start not a time", "wdt", "  window:\n    start: yesterday\n", "window.start", "RFC 3339 time such as 2024-06-01T00:00:00+08:00"},

@@ -141,7 +141,8 @@ Faults can be changed at run time with POST /_sandbox/faults. The answer
 faults make list interfaces answer out of order, without a list, with wrong
 totals, overlapping or short pages; --interface-faults sets them per dataset
 (jushuitan_other_inout, jushuitan_skusn, jushuitan_saleout, jushuitan_aftersale_received,
-jushuitan_purchasein, wdt_shops, wdt_trades, wdt_stockout_trade,
+jushuitan_purchasein, jushuitan_purchaseout, jushuitan_orders, jushuitan_refunds,
+jushuitan_inventory, jushuitan_skus, wdt_shops, wdt_trades, wdt_stockout_trade,
 wdt_refunds, wdt_stockin_refund, wdt_stockin_purchase, wdt_stocks, wdt_goods,
 xbb_products, xbb_customers, xbb_contracts).`,
 		Flags: flags,

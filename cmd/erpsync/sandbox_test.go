@@ -61,7 +61,7 @@ func TestSandboxAnswerFaultFlags(t *testing.T) {
 		{[]string{"--interface-faults", `{"jushuitan_skusn":`}, "--interface-faults:"},
 		{[]string{"--interface-faults", `{"jushuitan_skusn":{"order":"up"}}`}, "--interface-faults: interfaces.jushuitan_skusn: order must be one of"},
 		{[]string{"--interface-faults", `{"jushuitan_skusn":{"rate":1}}`}, `--interface-faults: interfaces.jushuitan_skusn: json: unknown field "rate"`},
-		{[]string{"--interface-faults", `{"skusn":{}}`}, `--interface-faults: interfaces: unknown dataset "skusn"; known: jushuitan_aftersale_received, jushuitan_other_inout, jushuitan_purchasein, jushuitan_saleout, jushuitan_skusn, wdt_goods, wdt_refunds, wdt_shops, wdt_stockin_purchase, wdt_stockin_refund, wdt_stockout_trade, wdt_stocks, wdt_trades, xbb_contracts, xbb_customers, xbb_products`},
+		{[]string{"--interface-faults", `{"skusn":{}}`}, `--interface-faults: interfaces: unknown dataset "skusn"; known: jushuitan_aftersale_received, jushuitan_inventory, jushuitan_orders, jushuitan_other_inout, jushuitan_purchasein, jushuitan_purchaseout, jushuitan_refunds, jushuitan_saleout, jushuitan_skus, jushuitan_skusn, wdt_goods, wdt_refunds, wdt_shops, wdt_stockin_purchase, wdt_stockin_refund, wdt_stockout_trade, wdt_stocks, wdt_trades, xbb_contracts, xbb_customers, xbb_products`},
 		{[]string{"--interface-faults", `[]`}, "--interface-faults: interfaces must be an object"},
 	} {
 		if _, err := parseSandboxFlags(t, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {

@@ -282,7 +282,7 @@ func TestPageSizes(t *testing.T) {
 		{APIOtherInout, 50, 50},
 		{"open/other/inout/query", 50, 50},
 		{APISkusn, 1000, 1000},
-		{"/open/orders/single/query", 50, 100},
+		{"/open/shops/query", 50, 100},
 	}
 	for _, tt := range tests {
 		if d, m := DefaultPageSize(tt.api), MaxPageSize(tt.api); d != tt.def || m != tt.max {
@@ -423,7 +423,7 @@ func TestRateLimitAnswerIsRateLimited(t *testing.T) {
 func TestUnknownInterfaceNotGranted(t *testing.T) {
 	f := newSandbox(t, sandboxOpts{})
 	c := f.client(t, nil)
-	_, err := c.FetchPage(context.Background(), "/open/orders/single/query", map[string]any{"so_ids": []any{"1"}}, 0, 0)
+	_, err := c.FetchPage(context.Background(), "/open/shops/query", map[string]any{"so_ids": []any{"1"}}, 0, 0)
 	ve := vendorErr(t, err)
 	if ve.Kind != vendor.Permanent || ve.Code != "190" {
 		t.Errorf("kind %v code %s, want permanent 190", ve.Kind, ve.Code)

@@ -79,9 +79,10 @@ type Faults struct {
 	// Interfaces replace Answers for one list interface, keyed by the name of
 	// the dataset it serves (jushuitan_other_inout, jushuitan_skusn,
 	// jushuitan_saleout, jushuitan_aftersale_received, jushuitan_purchasein,
-	// xbb_products,
-	// xbb_customers, xbb_contracts, wdt_shops). Env.SetFaults refuses
-	// unknown names.
+	// jushuitan_purchaseout, jushuitan_orders, jushuitan_refunds,
+	// jushuitan_inventory, jushuitan_skus, xbb_products,
+	// xbb_customers, xbb_contracts,
+	// wdt_shops). Env.SetFaults refuses unknown names.
 	Interfaces InterfaceFaults `json:"interfaces"`
 }
 

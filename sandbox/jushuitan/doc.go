@@ -33,6 +33,30 @@
 //     statuss only Confirmed bills are answered [C]. Limits [C]: window at
 //     most 7 days; page_size default 30, max 50; po_ids, io_ids at most 30.
 //     See purchasein.go.
+//   - POST /open/purchaseout/query: purchase returns (采购退货单; dataset
+//     jushuitan_purchaseout, Doc.ID = io_id in decimal), each sending back
+//     part of a Confirmed purchase-in (same po_id, supplier as seller_id and
+//     receiver_name, warehouse). No default status. Limits [C]: window at
+//     most 7 days; page_size default 30, max 50; io_ids at most 30. See
+//     purchaseout.go.
+//   - POST /open/orders/single/query: orders (订单; dataset jushuitan_orders,
+//     Doc.ID = o_id in decimal), in data.orders: the orders of the sales-out
+//     documents (status from their shipments, combined SKUs as one line)
+//     and orders never shipped. date_type 0 or 2 (order_date); 3 is refused
+//     [I]. Limits [C]: window at most 7 days; page_size max 100 (default 30
+//     [I]); so_ids at most 20. See orders.go.
+//   - POST /open/refund/single/query: after-sales (售后单; dataset
+//     jushuitan_refunds, Doc.ID = as_id in decimal), one per receipt of
+//     jushuitan_aftersale_received, with the same as_id and order. Limits
+//     [C]: window at most 7 days; page_size default 30, max 50;
+//     shop_buyer_ids at most 50. See refund.go.
+//   - POST /open/inventory/query and /open/sku/query: stock rows (dataset
+//     jushuitan_inventory, data.inventorys, has_next without totals) and SKU
+//     master data (dataset jushuitan_skus), one document per SKU of the
+//     shared catalog (Doc.ID = sku_id). Limits [C]: windows at most 7 days;
+//     inventory page_size default 30, max 100, sku_ids at most 100, row
+//     version parameter ts; SKU page_size default 30, max 50, sku_ids at
+//     most 20, date_field created or modified. See items.go.
 //   - POST /openWeb/auth/getInitToken, /openWeb/auth/accessToken,
 //     /openWeb/auth/refreshToken: the token endpoints.
 //   - Any other /open/... path passes the signature and token checks and is
@@ -68,9 +92,11 @@
 // stay small. Doc.Body therefore starts as a shared empty map; a mutation
 // (mutate_rate fault) gives the document its own body with the overrides it
 // changed: "remark" (carrying the version) for every dataset and "ts" (the
-// next row version) for other/inout, sales-out and received returns
-// ("aftersale_remark" instead of "remark" there); their mutations also
-// move modified, a skusn mutation moves modified_time only. Rows are kept in
+// next row version) for every dataset but skusn ("aftersale_remark"
+// instead of "remark" for received returns, "sold", lowering qty, instead
+// of it for stock rows); their mutations also move modified, a skusn
+// mutation moves modified_time only. The SKU and stock datasets hold one
+// document per SKU of the shared catalog, whatever Records says. Rows are kept in
 // sorted indexes (modified, ts, io_date; create_time), the first two
 // updated when a row mutates, so a window is found by binary search.
 //
@@ -79,7 +105,9 @@
 // Every answer fault of core.AnswerFaults is a simulation of how servers
 // surprise clients, not vendor behaviour: all of it is [I]. Per interface
 // (Faults.Interfaces keys jushuitan_other_inout, jushuitan_skusn,
-// jushuitan_saleout, jushuitan_aftersale_received, jushuitan_purchasein, else
+// jushuitan_saleout, jushuitan_aftersale_received, jushuitan_purchasein,
+// jushuitan_purchaseout, jushuitan_orders, jushuitan_refunds,
+// jushuitan_inventory, jushuitan_skus, else
 // Faults.Answers):
 //
 //   - order: "asc" is the documented order of the query's mode: other/inout
@@ -92,13 +120,15 @@
 //     permutation of the query's rows fixed by the seed and every biz field
 //     except page_index. Orders other than asc collect the query's matching
 //     rows and sort them per call; asc keeps the index paths.
-//   - null_rate: other/inout, sales-out and received returns answer code 0 with "data":null, or with the
-//     page object whose datas is null or missing while data_count,
-//     page_count and has_next stay truthful (one of the three at random);
-//     skusn answers code 0 with "data":null.
-//   - total_drift_rate: other/inout, sales-out and received returns report data_count off by 1-3, with
-//     page_count and has_next computed from it; skusn has no total, so the
-//     fault does nothing there.
+//   - null_rate: the page-object interfaces (every one but skusn) answer
+//     code 0 with "data":null, or with the page object whose list (datas,
+//     orders, inventorys) is null or missing while data_count, page_count
+//     and has_next stay truthful (one of the three at random); skusn
+//     answers code 0 with "data":null.
+//   - total_drift_rate: the page-object interfaces report data_count off by
+//     1-3, with page_count and has_next computed from it (the inventory,
+//     which has no data_count, shows it in has_next only); skusn has no
+//     total, so the fault does nothing there.
 //   - duplicate_rate, short_page_rate: as core.AnswerFaults says, on both
 //     interfaces. A short skusn page stops a client that stops at the first
 //     page shorter than page_size (the contract's stop rule).

@@ -455,6 +455,10 @@ type pagedQuery struct {
 	// inQuery tells whether a document is inside the query, for the
 	// mutate fault.
 	inQuery func(*core.Doc) bool
+	// list names the answer's document array when it is not "datas";
+	// noTotal leaves data_count and page_count out (has_next only).
+	list    string
+	noTotal bool
 }
 
 // servePage answers one page of a document interface under the answer
@@ -505,7 +509,21 @@ func (s *Sim) servePage(t *tracker, q pagedQuery) any {
 	if pg.Null == core.NullData {
 		return nil
 	}
-	return out
+	if q.list == "" && !q.noTotal {
+		return out
+	}
+	m := map[string]any{"page_size": out.PageSize, "page_index": out.PageIndex, "has_next": out.HasNext}
+	if !q.noTotal {
+		m["data_count"], m["page_count"] = out.DataCount, out.PageCount
+	}
+	list := q.list
+	if list == "" {
+		list = "datas"
+	}
+	if out.Datas != nil {
+		m[list] = out.Datas
+	}
+	return m
 }
 
 // ioRows numbers the rows of a generated io dataset (other/inout, sales-out,
@@ -549,9 +567,21 @@ func (r *ioRows) newVersion(body map[string]any) {
 	body["ts"] = r.nextTS
 }
 
+// size is the number of rows.
+func (r *ioRows) size() int { return r.n }
+
+// rowNumbering maps rows to Doc.IDs and back and gives a row's version:
+// *ioRows for the numbered documents, *skuRows for the catalog's SKUs.
+type rowNumbering interface {
+	id(i int32) string
+	row(id string) int32
+	rowTS(doc core.Doc, i int32) int64
+	size() int
+}
+
 // followRows makes the tracker move a row in x's modified and ts indexes
 // when its document changes (the io_date index is static).
-func (t *tracker) followRows(r *ioRows, x *timeIndexes) {
+func (t *tracker) followRows(r rowNumbering, x *timeIndexes) {
 	t.apply = func(doc core.Doc) {
 		if i := r.row(doc.ID); i >= 0 {
 			x.mod.update(i, doc.Modified.Unix())
@@ -559,7 +589,8 @@ func (t *tracker) followRows(r *ioRows, x *timeIndexes) {
 		}
 	}
 	t.rescan = func(all []core.Doc) {
-		mk, tk := make([]int64, r.n), make([]int64, r.n)
+		n := r.size()
+		mk, tk := make([]int64, n), make([]int64, n)
 		for _, doc := range all {
 			if i := r.row(doc.ID); i >= 0 {
 				mk[i], tk[i] = doc.Modified.Unix(), r.rowTS(doc, i)
@@ -571,12 +602,12 @@ func (t *tracker) followRows(r *ioRows, x *timeIndexes) {
 
 // ioPage is the pagedQuery of an io interface on tracker t: rows selected
 // by q over x in the documented order, rendered by render and marked served.
-func ioPage[D any](t *tracker, dataset, path string, r *ioRows, x *timeIndexes, q *ioSelect, pageIndex, pageSize int, key uint64,
+func ioPage[D any](t *tracker, dataset, path string, r rowNumbering, x *timeIndexes, q *ioSelect, pageIndex, pageSize int, key uint64,
 	render func(doc core.Doc, i int32) D) pagedQuery {
 	named := rowSet(q.ids)
 	return pagedQuery{
 		dataset: dataset, path: path,
-		pageIndex: pageIndex, pageSize: pageSize, key: key, rows: r.n,
+		pageIndex: pageIndex, pageSize: pageSize, key: key, rows: r.size(),
 		collect: func(offset, size int) (int, []int32) { return x.collect(q, offset, size) },
 		render: func(i int32) (any, bool) {
 			doc, ok := t.ds.Get(r.id(i))

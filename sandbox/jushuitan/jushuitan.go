@@ -19,6 +19,11 @@ const (
 	PathSaleout      = "/open/orders/out/simple/query"
 	PathReceived     = "/open/aftersale/received/query"
 	PathPurchasein   = "/open/purchasein/query"
+	PathPurchaseout  = "/open/purchaseout/query"
+	PathOrders       = "/open/orders/single/query"
+	PathRefund       = "/open/refund/single/query"
+	PathInventory    = "/open/inventory/query"
+	PathSKU          = "/open/sku/query"
 	PathInitToken    = "/openWeb/auth/getInitToken"
 	PathAccessToken  = "/openWeb/auth/accessToken"
 	PathRefreshToken = "/openWeb/auth/refreshToken"
@@ -28,11 +33,16 @@ const (
 
 // Dataset names registered with the Env.
 const (
-	DatasetOtherInout = "jushuitan_other_inout"
-	DatasetSkusn      = "jushuitan_skusn"
-	DatasetSaleout    = "jushuitan_saleout"
-	DatasetReceived   = "jushuitan_aftersale_received"
-	DatasetPurchasein = "jushuitan_purchasein"
+	DatasetOtherInout  = "jushuitan_other_inout"
+	DatasetSkusn       = "jushuitan_skusn"
+	DatasetSaleout     = "jushuitan_saleout"
+	DatasetReceived    = "jushuitan_aftersale_received"
+	DatasetPurchasein  = "jushuitan_purchasein"
+	DatasetPurchaseout = "jushuitan_purchaseout"
+	DatasetOrders      = "jushuitan_orders"
+	DatasetRefund      = "jushuitan_refunds"
+	DatasetInventory   = "jushuitan_inventory"
+	DatasetSKU         = "jushuitan_skus"
 )
 
 // DefaultTokenTTL is the access-token lifetime when neither Config.TokenTTL
@@ -78,6 +88,11 @@ type Sim struct {
 	saleout  *saleoutData
 	received *receivedData
 	purchin  *purchaseinData
+	purchout *purchaseoutData
+	orders   *ordersData
+	refund   *refundData
+	inv      *itemsData
+	skus     *itemsData
 }
 
 // New builds the simulator and registers its datasets with env.
@@ -112,26 +127,45 @@ func (s *Sim) Reset() {
 	var saleout *saleoutData
 	var received *receivedData
 	var purchin *purchaseinData
+	var purchout *purchaseoutData
+	var orders *ordersData
+	var refund *refundData
+	var inv, skus *itemsData
 	var wg sync.WaitGroup
+	wg.Go(func() { inout = buildInout(s.env) })
 	wg.Go(func() {
-		inout = buildInout(s.env)
+		// Purchase returns send back received purchase-ins.
 		purchin = buildPurchasein(s.env)
+		purchout = buildPurchaseout(s.env, purchin)
 	})
 	wg.Go(func() {
-		// Receipts of returns refer to shipped sales-out documents.
+		// Receipts of returns refer to shipped sales-out documents, orders
+		// are the sales-out documents' orders, after-sales the receipts'.
 		saleout = buildSaleout(s.env)
+		var after sync.WaitGroup
+		after.Go(func() { orders = buildOrders(s.env, saleout) })
 		received = buildReceived(s.env, saleout)
+		refund = buildRefund(s.env, received)
+		after.Wait()
 	})
 	skusn = buildSkusn(s.env)
+	inv, skus = buildInventory(s.env), buildSKUs(s.env)
 	wg.Wait()
 	s.mu.Lock()
-	s.inout, s.skusn, s.saleout, s.received, s.purchin = inout, skusn, saleout, received, purchin
+	s.inout, s.skusn, s.saleout, s.received = inout, skusn, saleout, received
+	s.purchin, s.purchout = purchin, purchout
+	s.orders, s.refund, s.inv, s.skus = orders, refund, inv, skus
 	s.mu.Unlock()
 	s.env.AddDataset(inout.ds)
 	s.env.AddDataset(skusn.ds)
 	s.env.AddDataset(saleout.ds)
 	s.env.AddDataset(received.ds)
 	s.env.AddDataset(purchin.ds)
+	s.env.AddDataset(purchout.ds)
+	s.env.AddDataset(orders.ds)
+	s.env.AddDataset(refund.ds)
+	s.env.AddDataset(inv.ds)
+	s.env.AddDataset(skus.ds)
 	s.tok.reset(s.cfg.AccessToken, s.cfg.RefreshToken, s.env.Start())
 	s.limiter.Reset()
 }
@@ -158,6 +192,36 @@ func (s *Sim) purchaseinData() *purchaseinData {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.purchin
+}
+
+func (s *Sim) purchaseoutData() *purchaseoutData {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.purchout
+}
+
+func (s *Sim) ordersData() *ordersData {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.orders
+}
+
+func (s *Sim) refundData() *refundData {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.refund
+}
+
+func (s *Sim) inventoryData() *itemsData {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.inv
+}
+
+func (s *Sim) skuData() *itemsData {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.skus
 }
 
 // Credentials are what a client needs; the token pair is the one in force
@@ -188,6 +252,11 @@ func (s *Sim) Register(mux *http.ServeMux) {
 	mux.Handle(PathSaleout, wrap(s.bizHandler(PathSaleout, s.querySaleout)))
 	mux.Handle(PathReceived, wrap(s.bizHandler(PathReceived, s.queryReceived)))
 	mux.Handle(PathPurchasein, wrap(s.bizHandler(PathPurchasein, s.queryPurchasein)))
+	mux.Handle(PathPurchaseout, wrap(s.bizHandler(PathPurchaseout, s.queryPurchaseout)))
+	mux.Handle(PathOrders, wrap(s.bizHandler(PathOrders, s.queryOrders)))
+	mux.Handle(PathRefund, wrap(s.bizHandler(PathRefund, s.queryRefund)))
+	mux.Handle(PathInventory, wrap(s.bizHandler(PathInventory, s.queryInventory)))
+	mux.Handle(PathSKU, wrap(s.bizHandler(PathSKU, s.querySKU)))
 	// Any other /open/ path is a business interface the app was not
 	// granted: it still goes through signature and token checks, then 190.
 	mux.Handle(pathOpenPrefix, wrap(s.bizHandler("", nil)))

@@ -233,7 +233,7 @@ func TestAuthChecks(t *testing.T) {
 		// Refused [I]: no stored source says the server accepts the misspelling.
 		{"charset uft-8", PathOtherInout, func(p map[string]string) { p["charset"] = "uft-8" }, codeBadParam},
 		{"unknown token", PathOtherInout, func(p map[string]string) { p["access_token"] = "nope" }, codeBadToken},
-		{"interface not granted", "/open/orders/single/query", nil, codeNoPermission},
+		{"interface not granted", "/open/shops/query", nil, codeNoPermission},
 		{"biz not JSON", PathOtherInout, func(p map[string]string) { p["biz"] = "{" }, codeBadParam},
 	}
 	for _, c := range cases {

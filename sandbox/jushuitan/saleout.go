@@ -389,9 +389,12 @@ type saleOrder struct {
 
 // orderOf renders the order of row i from the per-order generator, so its
 // shipments agree on lines and buyer.
-func (d *saleoutData) orderOf(i int32) saleOrder {
-	r := rowRand(d.seed, d.ostream, d.order[i])
-	parts := int(d.parts[i])
+func (d *saleoutData) orderOf(i int32) saleOrder { return d.orderNo(d.order[i], int(d.parts[i])) }
+
+// orderNo renders online order number o shipped in parts documents (the
+// orders of jushuitan_orders beyond the shipped ones use it too).
+func (d *saleoutData) orderNo(ord int32, parts int) saleOrder {
+	r := rowRand(d.seed, d.ostream, ord)
 	o := saleOrder{
 		buyer: core.Pick(r, buyerNicks), message: core.Pick(r, buyerMessages),
 		recv: core.Pick(r, receivers), mobile: fmt.Sprintf("139%08d", r.IntN(100000000)),

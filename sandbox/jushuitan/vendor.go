@@ -140,4 +140,35 @@ const (
 	purchaseinDefaultSize = 30
 	purchaseinMaxSize     = 50
 	purchaseinMaxIDs      = 30
+
+	// Purchase returns: JSTJ stockout/JstQueryPurchaseOutRequest.java, see
+	// purchaseout.go.
+	purchaseoutMaxSpan     = 7 * 24 * time.Hour
+	purchaseoutDefaultSize = 30
+	purchaseoutMaxSize     = 50
+	purchaseoutMaxIDs      = 30
+
+	// Orders: JSTJ order/JstQuerySingleOrderRequest.java (max 100; no
+	// default published, 30 as on the other interfaces [I]), see orders.go.
+	ordersMaxSpan     = 7 * 24 * time.Hour
+	ordersDefaultSize = 30
+	ordersMaxSize     = 100
+	ordersMaxSoIDs    = 20
+
+	// After-sales: JSTJ aftersale/JstQuerySingleRefundRequest.java, see
+	// refund.go.
+	refundMaxSpan     = 7 * 24 * time.Hour
+	refundDefaultSize = 30
+	refundMaxSize     = 50
+	refundMaxIDs      = 50
+
+	// SKUs and stock: JSTJ item/JstQuerySkuRequest.java and
+	// inventory/JstQueryInventoryRequest.java, see items.go.
+	itemsMaxSpan         = 7 * 24 * time.Hour
+	skuDefaultSize       = 30
+	skuMaxSize           = 50
+	skuMaxIDs            = 20
+	inventoryDefaultSize = 30
+	inventoryMaxSize     = 100
+	inventoryMaxIDs      = 100
 )
