@@ -110,6 +110,11 @@ func readStreamConf(path string) (streamConf, error) {
 			}
 			sort.Strings(keys)
 			for _, k := range keys {
+				if name, ok := t[k].(string); ok && k == "resource" && !seen[k+name] {
+					seen[k+name] = true
+					c.Outputs = append(c.Outputs, "resource "+name)
+					continue
+				}
 				if !skipOutputs[k] && !seen[k] {
 					if _, isMap := t[k].(map[string]any); isMap && looksLikeComponent(k) {
 						seen[k] = true

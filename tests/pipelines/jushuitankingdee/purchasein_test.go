@@ -180,5 +180,7 @@ func TestIntegrationJushuitanPurchaseInToKingdee(t *testing.T) {
 	streamtest.ForgetCheckpoint(t, state, stream)
 	streamtest.RunToEnd(t, env, stream, 3*time.Minute)
 	checkInStock(t, sb, e) // still written once each
-	streamtest.CheckDeadLetters(t, dead, stream, e.rejected, 2, modified(), nil)
+	// Failed again the same way: the dead-letter file keeps one line per
+	// failure, so still once each (more for a document modified since).
+	streamtest.CheckDeadLetters(t, dead, stream, e.rejected, 1, modified(), nil)
 }

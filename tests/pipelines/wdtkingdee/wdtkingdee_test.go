@@ -337,5 +337,7 @@ func TestIntegrationWDTSalesOutToKingdee(t *testing.T) {
 	streamtest.ForgetCheckpoint(t, state, stream)
 	streamtest.RunToEnd(t, env, stream, 4*time.Minute)
 	checkKingdee(t, sb, e) // still written once each
-	streamtest.CheckDeadLetters(t, dead, stream, e.rejected, 2, modified(), payload)
+	// Failed again the same way: the dead-letter file keeps one line per
+	// failure, so still once each (more for a document modified since).
+	streamtest.CheckDeadLetters(t, dead, stream, e.rejected, 1, modified(), payload)
 }
