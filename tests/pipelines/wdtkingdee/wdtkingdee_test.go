@@ -338,6 +338,13 @@ func TestIntegrationWDTSalesOutToKingdee(t *testing.T) {
 	streamtest.RunToEnd(t, env, stream, 4*time.Minute)
 	checkKingdee(t, sb, e) // still written once each
 	// Failed again the same way: the dead-letter file keeps one line per
-	// failure, so still once each (more for a document modified since).
-	streamtest.CheckDeadLetters(t, dead, stream, e.rejected, 1, modified(), payload)
+	// distinct failure, so still once each. A document modified while read
+	// has a line per version it was refused in; the second run may be
+	// served the older version again (the stock-out's window is on
+	// consign_time), which adds a line: up to two per modification.
+	twice := map[string]int{}
+	for id, n := range modified() {
+		twice[id] = 2 * n
+	}
+	streamtest.CheckDeadLetters(t, dead, stream, e.rejected, 1, twice, payload)
 }
