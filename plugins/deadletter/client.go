@@ -407,6 +407,12 @@ func (s *Store) Get(ctx context.Context, stream, sourceID string) (Row, error) {
 }
 
 func (s *Store) query(ctx context.Context, q string, args ...any) ([]Row, error) {
+	return s.queryRows(ctx, false, q, args...)
+}
+
+// queryRows runs q, whose columns are rowColumns followed by resolved_note
+// when noted.
+func (s *Store) queryRows(ctx context.Context, noted bool, q string, args ...any) ([]Row, error) {
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -414,7 +420,7 @@ func (s *Store) query(ctx context.Context, q string, args ...any) ([]Row, error)
 	defer rows.Close()
 	var out []Row
 	for rows.Next() {
-		r, err := scanRow(rows, false)
+		r, err := scanRow(rows, noted)
 		if err != nil {
 			return nil, err
 		}

@@ -8,12 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
-
-	// The spec examples use erpsync's Bloblang methods (kd_datetime).
-	_ "github.com/erpsync/erpsync/plugins/bloblang"
-	_ "github.com/erpsync/erpsync/plugins/kis"
-	// The ledger of the examples is a state cache.
-	_ "github.com/erpsync/erpsync/plugins/state"
 )
 
 func TestErrorCode(t *testing.T) {

@@ -107,7 +107,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Row, error) {
 	var out []Row
 	err := s.retry(ctx, func() error {
 		var err error
-		out, err = s.queryNoted(ctx, q, args...)
+		out, err = s.queryRows(ctx, true, q, args...)
 		return err
 	})
 	if err != nil {
@@ -121,7 +121,7 @@ func (s *Store) ByID(ctx context.Context, id int64) (Row, error) {
 	var out []Row
 	err := s.retry(ctx, func() error {
 		var err error
-		out, err = s.queryNoted(ctx, "SELECT "+rowColumns+",resolved_note FROM "+s.t+" WHERE id=?", id)
+		out, err = s.queryRows(ctx, true, "SELECT "+rowColumns+",resolved_note FROM "+s.t+" WHERE id=?", id)
 		return err
 	})
 	if err != nil {
@@ -183,21 +183,4 @@ func (s *Store) ResolveByHand(ctx context.Context, stream string, ids []int64, n
 		return 0, s.fail("resolving in", err)
 	}
 	return n, nil
-}
-
-func (s *Store) queryNoted(ctx context.Context, q string, args ...any) ([]Row, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Row
-	for rows.Next() {
-		r, err := scanRow(rows, true)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
 }

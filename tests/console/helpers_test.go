@@ -8,14 +8,12 @@ package console
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -262,70 +260,18 @@ func (e *env) truth() map[string]map[string]any {
 	return out
 }
 
-// bill is a stored K3Cloud bill of the sandbox.
-type bill struct {
-	Number string         `json:"number"`
-	Writes int            `json:"writes"`
-	Data   map[string]any `json:"data"`
-}
-
 // bills is the sandbox's SAL_OUTSTOCK by number; a number stored twice fails the test.
-func (e *env) bills() map[string]bill {
+func (e *env) bills() map[string]streamtest.Bill {
 	e.t.Helper()
-	resp, err := http.Get(e.sb.URL() + "/_sandbox/k3cloud/SAL_OUTSTOCK")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Documents []bill `json:"documents"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		e.t.Fatal(err)
-	}
-	out := map[string]bill{}
-	for _, b := range body.Documents {
-		if _, dup := out[b.Number]; dup {
-			e.t.Errorf("SAL_OUTSTOCK %s stored twice", b.Number)
-		}
-		out[b.Number] = b
-	}
-	return out
+	return streamtest.K3Bills(e.t, e.sb, "SAL_OUTSTOCK")
 }
 
 // addCustomers creates audited customers in the sandbox's K3Cloud, as an
 // operator keeps them (the test's setup; the stream signs properly).
 func (e *env) addCustomers(numbers ...string) {
 	e.t.Helper()
-	if len(numbers) == 0 {
-		return
-	}
-	cfg := k3cloud.DefaultConfig()
-	var models []map[string]any
-	for _, no := range numbers {
-		models = append(models, map[string]any{"FNumber": no, "FName": "客户" + no,
-			"FCreateOrgId": map[string]any{"FNumber": "100"}, "FUseOrgId": map[string]any{"FNumber": "100"}})
-	}
-	body, _ := json.Marshal(map[string]any{"formid": "BD_Customer", "data": map[string]any{"Model": models, "IsAutoSubmitAndAudit": true}})
-	req, _ := http.NewRequest(http.MethodPost, e.sb.URL()+"/k3cloud/Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.BatchSave.common.kdsvc", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	ts := fmt.Sprint(time.Now().Unix())
-	appData := base64.StdEncoding.EncodeToString([]byte(cfg.AcctID + "," + cfg.Username + ",2052,0"))
-	for k, v := range map[string]string{
-		"X-Api-ClientID": strings.SplitN(cfg.AppID, "_", 2)[0], "X-Api-Auth-Version": "2.0", "x-api-timestamp": ts,
-		"x-api-nonce": ts, "x-api-signheaders": "x-api-timestamp,x-api-nonce", "X-Api-Signature": "unchecked",
-		"X-Kd-Appkey": cfg.AppID, "X-Kd-Appdata": appData, "X-Kd-Signature": "unchecked",
-	} {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if !bytes.Contains(raw, []byte(`"IsSuccess":true`)) {
-		e.t.Fatalf("adding customers: %s", raw)
+	if len(numbers) > 0 {
+		streamtest.K3{T: e.t, SB: e.sb}.AddCustomers(numbers...)
 	}
 }
 
