@@ -36,8 +36,9 @@ type Job struct {
 	Error    string     `json:"error,omitempty"`
 	Started  time.Time  `json:"started"`
 	Ended    *time.Time `json:"ended,omitempty"`
-	Resolved int64      `json:"resolved"` // dead letters of the stream this process resolved during the job
-	Failed   int64      `json:"failed"`   // dead letters recorded again during the job
+	Selected int64      `json:"selected"` // open dead letters the job replayed
+	Resolved int64      `json:"resolved"` // of those, resolved when it ended
+	Failed   int64      `json:"failed"`   // of those, still open (failed again)
 }
 
 type jobs struct {
@@ -199,32 +200,48 @@ func (s *Server) startReplay(f StreamFile, t streamstate.Table, ids []int64) (Jo
 	}
 	s.jobs.mu.Unlock()
 
-	finish := func(err error, recorded0, resolved0 int64) {
-		recorded, resolved := streamstate.DeadLetterCounts(f.Name)
+	// What the job replays: the rows open when it starts (of ids, or all).
+	ctx := context.Background()
+	var before []int64
+	st, err := s.stores.deadLetter(ctx, t)
+	if err == nil {
+		before, err = st.OpenIDs(ctx, f.Name, ids)
+	}
+	finish := func(err error) {
+		var still []int64
+		if err == nil && len(before) > 0 {
+			still, err = st.OpenIDs(ctx, f.Name, before)
+		}
 		s.jobs.mu.Lock()
 		defer s.jobs.mu.Unlock()
 		end := s.cfg.Now().UTC()
 		job.Ended = &end
-		job.Resolved, job.Failed = resolved-resolved0, recorded-recorded0
+		job.Selected = int64(len(before))
+		job.Failed = int64(len(still))
+		job.Resolved = job.Selected - job.Failed
 		job.State = "done"
 		if err != nil {
 			job.State, job.Error = "failed", err.Error()
 		}
 		delete(s.jobs.busy, f.Name)
 	}
-	recorded0, resolved0 := streamstate.DeadLetterCounts(f.Name)
+	if err != nil {
+		finish(err)
+		s.jobs.mu.Lock()
+		defer s.jobs.mu.Unlock()
+		return *job, err
+	}
 	strm, err := s.buildReplay(f, t, ids)
 	if err != nil {
-		finish(err, recorded0, resolved0)
+		finish(err)
 		s.jobs.mu.Lock()
 		defer s.jobs.mu.Unlock()
 		return *job, err
 	}
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+		rctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 		defer cancel()
-		err := strm.Run(ctx)
-		finish(err, recorded0, resolved0)
+		finish(strm.Run(rctx))
 	}()
 	s.jobs.mu.Lock()
 	defer s.jobs.mu.Unlock()

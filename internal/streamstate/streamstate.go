@@ -248,10 +248,12 @@ type Table struct {
 	Target string // dead letters: the target named in the config
 }
 
-// DeadLetterCounter counts a stream's dead letters written in this process.
+// DeadLetterCounter counts a stream's dead letters written in this
+// process: the documents (by source id, so that the file and the table
+// writing the same failure count it once) and the resolutions.
 type DeadLetterCounter struct {
 	mu       sync.Mutex
-	recorded int64
+	ids      map[string]struct{}
 	resolved int64
 }
 
@@ -331,16 +333,35 @@ func RegisterDeadLetters(t Table) *DeadLetterCounter {
 	reg.Lock()
 	defer reg.Unlock()
 	addTable(reg.deadLetters, t)
-	c, ok := reg.dlCounts[t.Stream]
+	return counterLocked(t.Stream)
+}
+
+// Recorded counts the dead letter of a document (once per source id).
+func (c *DeadLetterCounter) Recorded(sourceID string) {
+	c.mu.Lock()
+	if c.ids == nil {
+		c.ids = map[string]struct{}{}
+	}
+	c.ids[sourceID] = struct{}{}
+	c.mu.Unlock()
+}
+
+// DeadLettered is the counter of stream's dead letters, whatever they are
+// written to.
+func DeadLettered(stream string) *DeadLetterCounter {
+	reg.Lock()
+	defer reg.Unlock()
+	return counterLocked(stream)
+}
+
+func counterLocked(stream string) *DeadLetterCounter {
+	c, ok := reg.dlCounts[stream]
 	if !ok {
 		c = &DeadLetterCounter{}
-		reg.dlCounts[t.Stream] = c
+		reg.dlCounts[stream] = c
 	}
 	return c
 }
-
-// Recorded counts dead letters written; Resolved counts rows resolved.
-func (c *DeadLetterCounter) Recorded(n int) { c.mu.Lock(); c.recorded += int64(n); c.mu.Unlock() }
 
 // Resolved counts dead letters resolved.
 func (c *DeadLetterCounter) Resolved(n int) { c.mu.Lock(); c.resolved += int64(n); c.mu.Unlock() }
@@ -355,7 +376,7 @@ func DeadLetterCounts(stream string) (recorded, resolved int64) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.recorded, c.resolved
+	return int64(len(c.ids)), c.resolved
 }
 
 // RegisterRecords records that stream logs its written records to table.

@@ -67,7 +67,9 @@ func TestRegistriesKeepStreamsApart(t *testing.T) {
 	if ts := Targets("s1"); len(ts) != 1 || ts[0].Snapshot().Written != 2 || ts[0].Snapshot().Skipped != 3 {
 		t.Errorf("s1 targets %+v", ts)
 	}
-	RegisterDeadLetters(Table{Stream: "s1", DSN: "d", Table: "t"}).Recorded(4)
+	for _, id := range []string{"a", "b", "c", "d", "a"} {
+		RegisterDeadLetters(Table{Stream: "s1", DSN: "d", Table: "t"}).Recorded(id)
+	}
 	RegisterDeadLetters(Table{Stream: "s1", DSN: "d", Table: "t"}).Resolved(1)
 	if r, s := DeadLetterCounts("s1"); r != 4 || s != 1 {
 		t.Errorf("s1 dead letters %d %d", r, s)

@@ -184,3 +184,38 @@ func (s *Store) ResolveByHand(ctx context.Context, stream string, ids []int64, n
 	}
 	return n, nil
 }
+
+// OpenIDs returns the ids of the open dead letters of stream, among ids
+// when ids is not empty, in id order (at most 10000).
+func (s *Store) OpenIDs(ctx context.Context, stream string, ids []int64) ([]int64, error) {
+	q := "SELECT id FROM " + s.t + " WHERE stream=? AND status='open'"
+	args := []any{stream}
+	if len(ids) > 0 {
+		q += " AND id IN (?" + strings.Repeat(",?", len(ids)-1) + ")"
+		for _, id := range ids {
+			args = append(args, id)
+		}
+	}
+	q += " ORDER BY id LIMIT 10000"
+	var out []int64
+	err := s.retry(ctx, func() error {
+		out = out[:0]
+		rows, err := s.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			out = append(out, id)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, s.fail("reading", err)
+	}
+	return out, nil
+}

@@ -261,7 +261,7 @@ func (o *deadLetterOutput) WriteBatch(ctx context.Context, batch service.Message
 	for _, l := range letters {
 		o.mRecorded.Incr(1, l.Stream, l.Target)
 		// What the console shows: the stream's table and its count.
-		streamstate.RegisterDeadLetters(streamstate.Table{Stream: l.Stream, DSN: o.conn.cfg.DSN, Table: o.conn.cfg.Store.Table, Target: l.Target}).Recorded(1)
+		streamstate.RegisterDeadLetters(streamstate.Table{Stream: l.Stream, DSN: o.conn.cfg.DSN, Table: o.conn.cfg.Store.Table, Target: l.Target}).Recorded(l.SourceID)
 	}
 	o.log.Warnf("dead_letter: %d document(s) of stream %s recorded in %s (e.g. %s: %s)",
 		len(letters), first.Stream, o.conn.cfg.Store.Table, first.SourceID, first.ErrorMessage)

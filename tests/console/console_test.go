@@ -229,17 +229,31 @@ func TestIntegrationConsoleEndpoints(t *testing.T) {
 	}
 	before := e.stream()
 	e.must("POST", "checkpoints/reset", map[string]any{"stream": stream, "to": back, "confirm": stream}, nil)
+	// Read again: every bill in K3Cloud is skipped. The stream's own
+	// Kingdee lookups still remember JST005 as missing (their cache keeps
+	// an answer 10 minutes; the replay built its own): those documents fail
+	// again, and their dead letters open again rather than doubling.
 	e.waitFor("the stream to read everything again", 2*time.Minute, func() bool {
 		s := e.stream()
-		return s.State == "waiting" && s.Counts.Read >= before.Counts.Read+int64(len(truth)) && s.Counts.Skipped+s.Counts.DeadLettered-before.Counts.DeadLettered >= int64(len(truth))
+		return s.State == "waiting" && s.Counts.Read >= before.Counts.Read+int64(len(truth)) &&
+			s.Counts.Skipped >= int64(len(truth)-len(rejected))
 	})
 	after := e.stream()
-	if after.Counts.Written != before.Counts.Written {
-		t.Errorf("the re-read wrote %d new bills", after.Counts.Written-before.Counts.Written)
+	if after.Counts.Written != before.Counts.Written || after.Counts.Skipped != int64(len(truth)-len(rejected)) {
+		t.Errorf("the re-read wrote %d and skipped %d, want 0 and %d", after.Counts.Written-before.Counts.Written,
+			after.Counts.Skipped, len(truth)-len(rejected))
 	}
 	for id, b := range e.bills() {
 		if b.Writes != 1 {
 			t.Errorf("%s written %d times", id, b.Writes)
+		}
+	}
+	e.waitFor("the re-read failures in the table", 30*time.Second, func() bool {
+		return len(e.deadLetters("stream="+stream)) == len(rejected)
+	})
+	for _, d := range e.deadLetters("stream=" + stream) {
+		if !strings.Contains(d.ErrorMessage, "customer JST005 is missing") || d.Attempts != 2 {
+			t.Errorf("re-opened dead letter %+v", d)
 		}
 	}
 	if skipped := e.records("q=" + refused[0].SourceID); len(skipped) != 2 || skipped[0].Action != "skipped" {
