@@ -274,7 +274,7 @@ func (o *deadLetterFileOutput) Write(_ context.Context, msg *service.Message) er
 	}
 	df.cut = false
 	df.last[rec.SourceID] = sum
-	o.log.Warnf("dead_letter_file: stream %s: %s written to %s: %s", stream, rec.SourceID, df.f.Name(), rec.Error)
+	o.log.Warnf("dead_letter_file: stream %s: dead letter %s recorded in %s.jsonl: %s", stream, rec.SourceID, stream, rec.Error)
 	return nil
 }
 
