@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -277,6 +278,47 @@ func checkDeadLetters(t *testing.T, path, stream string, rejected map[string]str
 	for id, why := range rejected {
 		if count[id] < times || count[id] > times+extra[id] {
 			t.Errorf("%s is %d times in the dead letter, want %d to %d (%s)", id, count[id], times, times+extra[id], why)
+		}
+	}
+}
+
+// checkDeadLetterTable: the dead-letter table holds one open row per
+// rejected document of stream, with target, its reason and the source
+// document, failed times times (up to extra[id] more for a document
+// modified while the stream ran), and nothing else.
+func checkDeadLetterTable(t *testing.T, db *sql.DB, table, stream, target string, rejected map[string]string, times int, extra map[string]int) {
+	t.Helper()
+	rows, err := db.Query("SELECT stream, source_id, target, error_message, payload, status, attempts FROM " + table)
+	if err != nil {
+		t.Fatalf("dead-letter table %s: %v", table, err)
+	}
+	defer rows.Close()
+	seen := map[string]bool{}
+	for rows.Next() {
+		var st, id, tg, msg, payload, status string
+		var attempts int
+		if err := rows.Scan(&st, &id, &tg, &msg, &payload, &status, &attempts); err != nil {
+			t.Fatal(err)
+		}
+		seen[id] = true
+		want, ok := rejected[id]
+		switch {
+		case !ok:
+			t.Errorf("dead-letter table holds %s, which should have been written or ignored: %s", id, msg)
+		case st != stream || tg != target || status != "open" || !strings.Contains(msg, want):
+			t.Errorf("dead-letter row %s: stream %q target %q status %q error %q; want %s, %s, open and an error containing %q", id, st, tg, status, msg, stream, target, want)
+		case attempts < times || attempts > times+extra[id]:
+			t.Errorf("dead-letter row %s: %d attempts, want %d to %d", id, attempts, times, times+extra[id])
+		case !strings.Contains(payload, `"io_id":`+id) && !strings.Contains(payload, `"io_id":"`+id+`"`):
+			t.Errorf("dead-letter row %s: payload %.200s is not the source document", id, payload)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for id := range rejected {
+		if !seen[id] {
+			t.Errorf("%s is not in the dead-letter table (%s)", id, rejected[id])
 		}
 	}
 }
