@@ -84,6 +84,7 @@ var exampleRuns = map[string]exampleRun{
 	"rate_limit token_bucket: Jushuitan":                     {run: runTokenBucket},
 	"metrics prometheus: Scrape at /metrics":                 {run: runPrometheus},
 	"output dingtalk: Dead letters raise an alert":           {run: runDingTalk},
+	"output dead_letter_file: Documents the mapping rejects": {run: runDeadLetterFile},
 	"output wecom: Alerts to the ops group":                  {run: runWeCom},
 }
 
@@ -1133,6 +1134,31 @@ meta source_vendor = "jushuitan"
 meta source_id = "1000%d".format($n)
 meta erpsync_error = "kingdee: BatchSave: code 11 row %d refused (permanent)".format($n)
 root.row = $n`
+
+// runDeadLetterFile: the documents without lines are in the file once each
+// with their reason, also after a second run over the same documents.
+func runDeadLetterFile(t *testing.T, h *harness, conf cfg) {
+	conf["input"] = generate(4, `let n = count("docs_dead_letter_file") % 4
+root.io_id = 40000000 + $n
+root.items = if $n % 2 == 0 { [] } else { [{"sku_id": "SKU0000%d".format($n)}] }`)
+	for run := 1; run <= 2; run++ {
+		h.run(t, conf, nil)
+		lines := jsonLines(t, "state/dead_letters/sales_out_to_kingdee.jsonl")
+		var ids []string
+		for _, l := range lines {
+			id := idText(l["source_id"])
+			ids = append(ids, id)
+			if l["stream"] != "sales_out_to_kingdee" || l["target"] != "k3cloud:SAL_OUTSTOCK" ||
+				!strings.Contains(idText(l["error"]), "sales-out "+id+" rejected: no items (permanent)") {
+				t.Errorf("run %d: record %v", run, l)
+			}
+		}
+		slices.Sort(ids)
+		if fmt.Sprint(ids) != "[40000000 40000002]" {
+			t.Errorf("run %d: the file holds %v, want the two documents without lines once each", run, ids)
+		}
+	}
+}
 
 // runDingTalk: each message is written to the dead-letter file and posted,
 // signed, as a markdown alert naming the error and mentioning the on-call

@@ -1,5 +1,5 @@
 // Package deadletter keeps the documents a stream could not write in a
-// MySQL / MariaDB table, and replays them:
+// MySQL / MariaDB table (and a JSON-lines file per stream), and replays them:
 //
 //   - output `dead_letter` (output_dead_letter.go), the last tier of a
 //     `fallback` output: one row per (stream, source_id) with the source
@@ -9,7 +9,10 @@
 //     restored, for a replay config that runs them through the same mapping
 //     and output;
 //   - output `dead_letter_resolve` (output_dead_letter_resolve.go): marks a
-//     row resolved once the target confirmed its document.
+//     row resolved once the target confirmed its document;
+//   - output `dead_letter_file` (output_dead_letter_file.go): the file
+//     <directory>/<stream>.jsonl, one line per distinct failure of a
+//     document (an identical repeat of its last line is not written).
 //
 // The table (default erpsync_dead_letters, created when missing; see Schema):
 //

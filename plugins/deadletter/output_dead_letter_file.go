@@ -93,14 +93,22 @@ belongs to one process: two processes appending to the same file each keep their
 			service.NewOutputMaxInFlightField().Default(1),
 		).
 		LintRule(`root = if this.directory.or("").trim() == "" { ["directory is empty: name the folder of the dead-letter files"] }`).
-		Example("Dead letters of a K3Cloud stream", "Documents the mapping rejects and documents Kingdee refuses go to `./state/dead_letters/orders_to_kingdee.jsonl`, each distinct failure once.", `
+		Example("Documents the mapping rejects", "Sales-out documents without lines are rejected by the mapping and go to `./state/dead_letters/sales_out_to_kingdee.jsonl`, each distinct failure once: reading them again adds no line. Replace `drop` by the target (`kingdee_batchsave`, ...), whose refusals go to the file too.", `
+pipeline:
+  processors:
+    - mapping: |
+        root = if this.items.or([]).length() == 0 {
+          throw("sales-out %v rejected: no items (permanent)".format(this.io_id))
+        } else { this }
 output:
   fallback:
     - reject_errored:
-        stdout: {}
-    - dead_letter_file:
+        drop: {}
+    - processors:
+        - mapping: meta source_id = this.io_id.string()
+      dead_letter_file:
         directory: ./state/dead_letters
-        stream: orders_to_kingdee
+        stream: sales_out_to_kingdee
         target: k3cloud:SAL_OUTSTOCK
 `)
 }
@@ -266,7 +274,7 @@ func (o *deadLetterFileOutput) Write(_ context.Context, msg *service.Message) er
 	}
 	df.cut = false
 	df.last[rec.SourceID] = sum
-	o.log.Warnf("dead_letter_file: stream %s: %s written to %s: %s", stream, rec.SourceID, df.f.Name(), rec.Error)
+	o.log.Warnf("dead_letter_file: stream %s: dead letter %s recorded in %s.jsonl: %s", stream, rec.SourceID, stream, rec.Error)
 	return nil
 }
 

@@ -101,37 +101,42 @@ type PrometheusExporter struct {
 type promVec struct {
 	kind      string
 	labelKeys []string
-	// pick, when the label keys asked for name one label twice, lists the
-	// positions of the values kept (see uniqueLabels).
-	pick    []int
+	// pick, when the label keys asked for name one label twice, lists for
+	// each label kept the positions of its values (see uniqueLabels).
+	pick    [][]int
 	counter *prometheus.CounterVec
 	gauge   *prometheus.GaugeVec
 	hist    *prometheus.HistogramVec
 }
 
-// uniqueLabels drops the repeats of a label key, keeping the first. In
-// streams mode Benthos puts a static label "stream" (the stream's id) before
-// the keys a component asks for, and the dead-letter metrics have a "stream"
-// label of their own: Prometheus refuses a family with a label twice, so the
-// metric was not exported at all. The stream's id wins, as on every other
-// metric of that stream (and it is what Benthos deletes the series by when
-// the stream is removed). pick is nil when no key repeats.
-func uniqueLabels(keys []string) (unique []string, pick []int) {
+// uniqueLabels drops the repeats of a label key. In streams mode Benthos
+// puts a static label "stream" (the stream's id) before the keys a
+// component asks for, and the dead-letter metrics have a "stream" label of
+// their own: Prometheus refuses a family with a label twice, so the metric
+// was not exported at all. The first non-empty value wins: in a stream the
+// stream's id, as on every other metric of that stream (and it is what
+// Benthos deletes the series by when the stream is removed); in a resource
+// shared by the streams, whose static "stream" is empty, the component's
+// own (the stream of the message). pick is nil when no key repeats.
+func uniqueLabels(keys []string) (unique []string, pick [][]int) {
+	repeated := false
 	for i, k := range keys {
 		if slices.Index(keys, k) != i {
-			pick = make([]int, 0, len(keys))
+			repeated = true
 			break
 		}
 	}
-	if pick == nil {
+	if !repeated {
 		return keys, nil
 	}
 	unique = make([]string, 0, len(keys))
 	for i, k := range keys {
-		if !slices.Contains(unique, k) {
-			unique = append(unique, k)
-			pick = append(pick, i)
+		if j := slices.Index(unique, k); j >= 0 {
+			pick[j] = append(pick[j], i)
+			continue
 		}
+		unique = append(unique, k)
+		pick = append(pick, []int{i})
 	}
 	return unique, pick
 }
@@ -141,12 +146,16 @@ func (v *promVec) values(labelValues []string) []string {
 	if v.pick == nil {
 		return labelValues
 	}
-	out := make([]string, 0, len(v.pick))
-	for _, i := range v.pick {
-		if i >= len(labelValues) {
-			return labelValues // wrong count: let Prometheus refuse it
+	out := make([]string, len(v.pick))
+	for j, positions := range v.pick {
+		for _, i := range positions {
+			if i >= len(labelValues) {
+				return labelValues // wrong count: let Prometheus refuse it
+			}
+			if out[j] = labelValues[i]; out[j] != "" {
+				break
+			}
 		}
-		out = append(out, labelValues[i])
 	}
 	return out
 }
@@ -333,7 +342,7 @@ func (e *PrometheusExporter) vec(kind, name string, keys []string, mk func(label
 		if v == nil { // failed to register before; already logged
 			return nil
 		}
-		if v.kind == kind && slices.Equal(v.labelKeys, labels) && slices.Equal(v.pick, pick) {
+		if v.kind == kind && slices.Equal(v.labelKeys, labels) && slices.EqualFunc(v.pick, pick, slices.Equal[[]int]) {
 			return v
 		}
 		e.logErr("prometheus: metric %s was created as a %s with labels %v and is asked for again as a %s with labels %v; the second is not exported (a plugin bug: give it its own name)",

@@ -120,10 +120,16 @@ func TestExporterRepeatedLabelKey(t *testing.T) {
 	e := newExporter(t, PrometheusOptions{}, &logs)
 	e.NewCounterCtor("erpsync_dead_letters_total", "stream", "stream", "target")("orders_to_kis", "orders", "kis").Incr(2)
 	e.NewCounterCtor("erpsync_dead_letters_total", "stream", "stream", "target")("orders_to_kis", "orders", "kis").Incr(1)
+	// A resource the streams share has an empty stream id: the component's
+	// own stream (the message's) is kept.
+	e.NewCounterCtor("erpsync_dead_letters_total", "stream", "stream", "target")("", "shared_a", "kis").Incr(4)
+	e.NewCounterCtor("erpsync_dead_letters_total", "stream", "stream", "target")("", "shared_b", "kis").Incr(5)
 	e.NewGaugeCtor("erpsync_lag", "stream", "path", "stream")("a", "root", "b").Set(7)
 	e.NewTimerCtor("erpsync_wait_ns", "stream", "stream")("a", "b").Timing(int64(time.Second))
 	fams := scrapeHandler(t, e.HandlerFunc())
 	assertValue(t, fams, "erpsync_dead_letters_total", map[string]string{"stream": "orders_to_kis", "target": "kis"}, 3)
+	assertValue(t, fams, "erpsync_dead_letters_total", map[string]string{"stream": "shared_a", "target": "kis"}, 4)
+	assertValue(t, fams, "erpsync_dead_letters_total", map[string]string{"stream": "shared_b", "target": "kis"}, 5)
 	assertValue(t, fams, "erpsync_lag", map[string]string{"stream": "a", "path": "root"}, 7)
 	if h := metricWith(t, fams, "erpsync_wait_seconds", map[string]string{"stream": "a"}).GetHistogram(); h.GetSampleCount() != 1 {
 		t.Errorf("timer with a repeated label: %d samples, want 1", h.GetSampleCount())

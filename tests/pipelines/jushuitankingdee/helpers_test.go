@@ -6,7 +6,9 @@
 package jushuitankingdee
 
 import (
+	"database/sql"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,4 +58,45 @@ func baseEnv(sb *sandbox.Server, state string) []string {
 func runToEnd(t *testing.T, env []string, stream string) {
 	t.Helper()
 	streamtest.RunToEnd(t, env, stream, 3*time.Minute)
+}
+
+// checkDeadLetterTable: the dead-letter table holds one open row per
+// rejected document of stream, with target, its reason and the source
+// document, failed times times (up to extra[id] more for a document
+// modified while the stream ran), and nothing else.
+func checkDeadLetterTable(t *testing.T, db *sql.DB, table, stream, target string, rejected map[string]string, times int, extra map[string]int) {
+	t.Helper()
+	rows, err := db.Query("SELECT stream, source_id, target, error_message, payload, status, attempts FROM " + table)
+	if err != nil {
+		t.Fatalf("dead-letter table %s: %v", table, err)
+	}
+	defer rows.Close()
+	seen := map[string]bool{}
+	for rows.Next() {
+		var st, id, tg, msg, payload, status string
+		var attempts int
+		if err := rows.Scan(&st, &id, &tg, &msg, &payload, &status, &attempts); err != nil {
+			t.Fatal(err)
+		}
+		seen[id] = true
+		want, ok := rejected[id]
+		switch {
+		case !ok:
+			t.Errorf("dead-letter table holds %s, which should have been written or ignored: %s", id, msg)
+		case st != stream || tg != target || status != "open" || !strings.Contains(msg, want):
+			t.Errorf("dead-letter row %s: stream %q target %q status %q error %q; want %s, %s, open and an error containing %q", id, st, tg, status, msg, stream, target, want)
+		case attempts < times || attempts > times+extra[id]:
+			t.Errorf("dead-letter row %s: %d attempts, want %d to %d", id, attempts, times, times+extra[id])
+		case !strings.Contains(payload, `"io_id":`+id) && !strings.Contains(payload, `"io_id":"`+id+`"`):
+			t.Errorf("dead-letter row %s: payload %.200s is not the source document", id, payload)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for id := range rejected {
+		if !seen[id] {
+			t.Errorf("%s is not in the dead-letter table (%s)", id, rejected[id])
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/erpsync/erpsync/internal/erpsynctest"
 	"github.com/erpsync/erpsync/internal/streamtest"
@@ -148,7 +149,10 @@ func runTwice(t *testing.T, stream, dataset, form string, keys lineKeys, stock f
 	c.RemoveMaterials(removedSKUs...)
 	e := expect(t, sb, streamtest.SourceDocs[source](t, sb, dataset, records), form)
 	state := erpsynctest.StateDir(t)
-	env := baseEnv(sb, state)
+	db := erpsynctest.OpenDB(t)
+	table := fmt.Sprintf("e2e_dl_%s_%d", form, time.Now().UnixNano()%1e9)
+	t.Cleanup(func() { _, _ = db.Exec("DROP TABLE IF EXISTS " + table) })
+	env := append(baseEnv(sb, state), "MYSQL_DSN="+erpsynctest.MySQLDSN(), "DEAD_LETTER_TABLE="+table)
 	dead := filepath.Join(state, "dead_letters", stream+".jsonl")
 	before := map[string]int{}
 	for _, d := range sb.Env().Dataset(dataset).Truth() {
@@ -169,6 +173,7 @@ func runTwice(t *testing.T, stream, dataset, form string, keys lineKeys, stock f
 	runToEnd(t, env, stream)
 	checkKingdee(t, sb, form, keys, e, stock)
 	streamtest.CheckDeadLetters(t, dead, stream, e.rejected, 1, modified(), nil)
+	checkDeadLetterTable(t, db, table, stream, "k3cloud:"+form, e.rejected, 1, modified())
 	if len(modified()) == 0 {
 		t.Error("no document was modified while read: the mutation fault did not apply")
 	}
@@ -182,6 +187,8 @@ func runTwice(t *testing.T, stream, dataset, form string, keys lineKeys, stock f
 	// Failed again the same way: the dead-letter file keeps one line per
 	// failure, so still once each (more for a document modified since).
 	streamtest.CheckDeadLetters(t, dead, stream, e.rejected, 1, modified(), nil)
+	// The table counts every failure: one more attempt each.
+	checkDeadLetterTable(t, db, table, stream, "k3cloud:"+form, e.rejected, 2, modified())
 }
 
 // TestIntegrationJushuitanSalesOutToKingdee: every shipped (Confirmed)
