@@ -10,10 +10,11 @@ import (
 )
 
 // minCalls is the fewest calls the limits allow for reading docs (their
-// filter times) from start to end: windows of span (none when span is 0,
-// a read whole), and in each at least one page of size.
+// filter times; zero times for a read whole) from start to end: windows of
+// span (none when span is 0, a read whole), and in each at least one page
+// of size — a window without documents still costs its call.
 func minCalls(times []time.Time, start, end time.Time, span time.Duration, size int) int {
-	if span <= 0 || len(times) == 0 || times[0].IsZero() {
+	if span <= 0 || (len(times) > 0 && times[0].IsZero()) {
 		return max(1, (len(times)+size-1)/size)
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
