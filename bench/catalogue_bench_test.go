@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/erpsync/erpsync/internal/catalogue"
 	"github.com/erpsync/erpsync/internal/streamtest"
 	"github.com/erpsync/erpsync/sandbox"
 )
@@ -68,5 +69,36 @@ func BenchmarkCatalogueCalls(b *testing.B) {
 				b.ReportMetric(end.Sub(t0).Seconds(), "s")
 			}
 		})
+	}
+}
+
+// TestCatalogueCallsCoverEveryEntry: BenchmarkCatalogueCalls measures every
+// catalogue entry, a WDT one on each protocol that serves it, with a
+// dataset the sandbox simulates: an entry added to the catalogue is
+// measured without touching the benchmark.
+func TestCatalogueCallsCoverEveryEntry(t *testing.T) {
+	measured := map[string]int{}
+	for _, r := range streamtest.Readings(t) {
+		measured[r.Entry.Vendor+" "+r.Entry.Interface]++
+	}
+	datasets := map[string]bool{}
+	for _, d := range sandbox.DatasetNames() {
+		datasets[d] = true
+	}
+	entries := catalogue.All("")
+	if len(entries) == 0 {
+		t.Fatal("the catalogue is empty")
+	}
+	for _, e := range entries {
+		want := 1
+		if e.Vendor == catalogue.WDT {
+			want = len(e.Protocols)
+		}
+		if n := measured[e.Vendor+" "+e.Interface]; n != want || want == 0 {
+			t.Errorf("%s %s: measured %d times, want %d (one per protocol)", e.Vendor, e.Interface, n, want)
+		}
+		if !datasets[e.Sandbox] {
+			t.Errorf("%s %s: sandbox dataset %q is not simulated", e.Vendor, e.Interface, e.Sandbox)
+		}
 	}
 }

@@ -104,6 +104,8 @@ type Engine struct {
 	// noKeyset: an answer showed the vendor does not sort by the window's
 	// filter field; windows are read by page numbers only.
 	noKeyset bool
+	// tail: the last window's end is not confirmed yet (see pendingTail).
+	tail *pendingTail
 
 	// fatal is the error that stopped the input; set by ReadBatch or by an
 	// acknowledgement whose checkpoint could not be stored.
@@ -126,6 +128,17 @@ type cursor struct {
 	state *winState
 	// fullSeen de-duplicates the re-read passes of one full read.
 	fullSeen map[string]uint64
+	// tail is the newest filter value of the window's last page when that
+	// page was short and taken as the end without asking again (shortTail).
+	tail *time.Time
+}
+
+// pendingTail is what the last window left unconfirmed: rows at or after
+// at, up to upTo (that window's end), may be missing if its last page was
+// cut short. The next window starts at at; when the input is caught up
+// and stops, [at, upTo] is asked once more.
+type pendingTail struct {
+	at, upTo time.Time
 }
 
 // New builds an engine.
@@ -264,9 +277,31 @@ func (e *Engine) ReadBatch(ctx context.Context) (service.MessageBatch, service.A
 }
 
 func (e *Engine) windowRead(ctx context.Context, c *cursor) {
+	e.settleTail(c)
 	if cp, n := e.trk.finished(c.state); n > 0 {
 		e.met.windows.Incr(int64(n), e.o.Vendor, e.o.API)
 		e.storeCheckpoint(ctx, cp, c.full)
+	}
+}
+
+// settleTail updates the unconfirmed tail once window c is read. A window
+// that confirmed its own end leaves none. One that ended on a short page
+// taken at once leaves its newest value, and its checkpoint stops there, so
+// a restart reads the tail again too — unless it added no new range and
+// found nothing after the pending tail: a second answer agreeing with the
+// first confirms it.
+func (e *Engine) settleTail(c *cursor) {
+	if c.full {
+		return
+	}
+	switch t := e.tail; {
+	case c.tail == nil:
+		e.tail = nil
+	case t != nil && !c.win.Start.After(t.at) && !c.tail.After(t.at) && !c.win.End.After(t.upTo):
+		e.tail = nil
+	default:
+		e.tail = &pendingTail{at: *c.tail, upTo: c.win.End}
+		e.trk.shorten(c.state, *c.tail)
 	}
 }
 
@@ -291,6 +326,19 @@ func (e *Engine) nextCursor(ctx context.Context) (bool, error) {
 			// A (re)start re-reads the lookback even when the checkpoint is
 			// less than a second old, so changes made late are never skipped.
 			w, ok = RereadWindow(*e.o.Window, e.prevEnd, e.now())
+		}
+		if t := e.tail; t != nil {
+			switch {
+			case ok && t.at.Before(w.Start):
+				// The window starts at the tail the last one left.
+				w.Start = t.at
+				if limit := w.Start.Add(e.o.Window.MaxSpan); w.End.After(limit) {
+					w.End = limit
+				}
+			case !ok && e.o.StopWhenCaughtUp:
+				// No window follows in this run: ask for the tail again.
+				w, ok = Window{Start: t.at, End: t.upTo}, true
+			}
 		}
 		if ok {
 			e.planned = true
