@@ -106,6 +106,9 @@ type Engine struct {
 	noKeyset bool
 	// tail: the last window's end is not confirmed yet (see pendingTail).
 	tail *pendingTail
+	// reachedNow: a window ending at now - lag was planned; a run that
+	// stops when caught up plans no further window (only a tail's).
+	reachedNow bool
 
 	// fatal is the error that stopped the input; set by ReadBatch or by an
 	// acknowledgement whose checkpoint could not be stored.
@@ -321,11 +324,21 @@ func (e *Engine) nextCursor(ctx context.Context) (bool, error) {
 			e.cur = &cursor{full: true, spans: []*span{{}}, state: e.trk.add(e.now()), fullSeen: map[string]uint64{}}
 			return true, nil
 		}
-		w, ok := NextWindow(*e.o.Window, e.prevEnd, e.now())
+		now := e.now()
+		w, ok := NextWindow(*e.o.Window, e.prevEnd, now)
 		if !ok && !e.planned {
 			// A (re)start re-reads the lookback even when the checkpoint is
 			// less than a second old, so changes made late are never skipped.
-			w, ok = RereadWindow(*e.o.Window, e.prevEnd, e.now())
+			w, ok = RereadWindow(*e.o.Window, e.prevEnd, now)
+		}
+		if ok && e.o.StopWhenCaughtUp && e.reachedNow {
+			// A run that stops when caught up ends with the first window
+			// that reached now - lag. Paced calls take about as long as the
+			// window planned after each of them would cover, so planning
+			// on would chase the clock one call per second of it; later
+			// changes are for the next run, as they are for one that read
+			// its last window quickly.
+			ok = false
 		}
 		if t := e.tail; t != nil {
 			switch {
@@ -342,6 +355,7 @@ func (e *Engine) nextCursor(ctx context.Context) (bool, error) {
 		}
 		if ok {
 			e.planned = true
+			e.reachedNow = e.reachedNow || w.End.Equal(now.Add(-e.o.Window.Lag))
 			e.prevEnd = w.End
 			sp := &span{lo: w.Start, hi: w.End}
 			if !e.noKeyset {

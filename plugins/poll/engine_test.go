@@ -41,6 +41,10 @@ type fakeVendor struct {
 	// served without their last 1-3 rows (at least one stays).
 	shortRate float64
 	cuts      int
+	// step is how far the clock moves per call (100ms when zero).
+	step time.Duration
+	// maxFetches, when set, fails every call after that many, permanently.
+	maxFetches int
 }
 
 type fakeDoc struct {
@@ -80,7 +84,14 @@ func (f *fakeVendor) FetchPage(ctx context.Context, api string, params map[strin
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.fetches++
-	f.clock.advance(100 * time.Millisecond)
+	if f.maxFetches > 0 && f.fetches > f.maxFetches {
+		return vendor.Page{}, &vendor.Error{Vendor: "fake", Interface: api, Code: "calls", Msg: "more calls than the test allows", Kind: vendor.Permanent}
+	}
+	if f.step > 0 {
+		f.clock.advance(f.step)
+	} else {
+		f.clock.advance(100 * time.Millisecond)
+	}
 	if len(f.fail) > 0 {
 		err := f.fail[0]
 		f.fail = f.fail[1:]
@@ -510,6 +521,25 @@ func TestCutPagesLoseNothing(t *testing.T) {
 				t.Fatalf("checkpoint %v (stored %v) after the end of the read %v", cp, ok, clock.Now())
 			}
 		})
+	}
+}
+
+// TestStopWhenCaughtUpDoesNotChaseTheClock: calls paced slower than a
+// second each (a rate limit of one a second, say) do not keep a run that
+// stops when caught up planning one more window per call: it stops after
+// the first window that reached now, every document read.
+func TestStopWhenCaughtUpDoesNotChaseTheClock(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, shanghai)}
+	f := newFakeVendor(60, clock)
+	f.step, f.maxFetches = 1500*time.Millisecond, 50
+	res := service.MockResources(service.MockResourcesOptAddCache("cp"))
+	got := drain(t, newEngine(t, f, clock, res, 0))
+	if len(got) != 60 {
+		t.Fatalf("%d of 60 documents delivered", len(got))
+	}
+	// 31 days in windows of 7: 5 windows of one page each.
+	if f.fetches != 5 {
+		t.Fatalf("%d calls for 5 windows of one page each", f.fetches)
 	}
 }
 
