@@ -1,19 +1,23 @@
 package bench
 
 import (
+	"encoding/json"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/erpsync/erpsync/internal/catalogue"
 	"github.com/erpsync/erpsync/internal/streamtest"
 	"github.com/erpsync/erpsync/sandbox"
 )
 
 // minCalls is the fewest calls the limits allow for reading docs (their
-// filter times) from start to end: windows of span (none when span is 0,
-// a read whole), and in each at least one page of size.
+// filter times; zero times for a read whole) from start to end: windows of
+// span (none when span is 0, a read whole), and in each at least one page
+// of size — a window without documents still costs its call.
 func minCalls(times []time.Time, start, end time.Time, span time.Duration, size int) int {
-	if span <= 0 || len(times) == 0 || times[0].IsZero() {
+	if span <= 0 || (len(times) > 0 && times[0].IsZero()) {
 		return max(1, (len(times)+size-1)/size)
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
@@ -28,6 +32,57 @@ func minCalls(times []time.Time, start, end time.Time, span time.Duration, size 
 		calls += max(1, (n+size-1)/size)
 	}
 	return calls
+}
+
+// deliveredFilterTimes are the values of the window's filter field (as the
+// sandbox serves each document now) of the documents of dataset that the
+// read delivered.
+func deliveredFilterTimes(tb testing.TB, sb *sandbox.Server, dataset string, w *catalogue.Window, delivered map[string]int) []time.Time {
+	tb.Helper()
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	layout := w.Layout
+	if layout == "" {
+		layout = "2006-01-02 15:04:05"
+	}
+	var out []time.Time
+	for _, d := range sb.Env().Dataset(dataset).FullTruth() {
+		if delivered[d.ID] == 0 {
+			continue
+		}
+		raw, err := json.Marshal(d.Document)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		var doc map[string]any
+		dec := json.NewDecoder(strings.NewReader(string(raw)))
+		dec.UseNumber()
+		if err := dec.Decode(&doc); err != nil {
+			tb.Fatal(err)
+		}
+		var at time.Time
+		switch v := doc[w.Filter].(type) {
+		case json.Number:
+			n, err := v.Int64()
+			if err != nil {
+				tb.Fatalf("%s %s: filter %s = %v", dataset, d.ID, w.Filter, v)
+			}
+			at = time.Unix(n, 0)
+		case string:
+			if at, err = time.ParseInLocation(layout, v, shanghai); err != nil {
+				tb.Fatalf("%s %s: filter %s = %q: %v", dataset, d.ID, w.Filter, v, err)
+			}
+		default:
+			tb.Fatalf("%s %s: no filter field %s in the served document", dataset, d.ID, w.Filter)
+		}
+		out = append(out, at)
+	}
+	if len(out) != len(delivered) {
+		tb.Fatalf("%s: %d documents delivered, %d of them in the truth", dataset, len(delivered), len(out))
+	}
+	return out
 }
 
 // BenchmarkCatalogueCalls reads every catalogued interface on every
@@ -52,11 +107,12 @@ func BenchmarkCatalogueCalls(b *testing.B) {
 					b.Fatal("read nothing")
 				}
 				calls := sb.Env().Stats.Count(r.Entry.Vendor, "", "")
-				// A read whole counts the documents it answers (a default
-				// filter such as enabled shops may answer fewer than the truth).
-				times := streamtest.FilterTimes(b, sb, ds)
-				if r.Entry.Window == nil {
-					times = make([]time.Time, docs)
+				// The documents the read answers (a default filter such as
+				// enabled shops or shipped bills may answer fewer than the
+				// truth), at their value of the window's filter field.
+				times := make([]time.Time, docs)
+				if w := r.Entry.Window; w != nil {
+					times = deliveredFilterTimes(b, sb, ds, w, got.Count)
 				}
 				minimum := minCalls(times, start, end, r.Entry.DefaultSpan(), r.Entry.Paging.DefaultSize)
 				b.ReportMetric(float64(docs), "docs")
@@ -67,5 +123,36 @@ func BenchmarkCatalogueCalls(b *testing.B) {
 				b.ReportMetric(end.Sub(t0).Seconds(), "s")
 			}
 		})
+	}
+}
+
+// TestCatalogueCallsCoverEveryEntry: BenchmarkCatalogueCalls measures every
+// catalogue entry, a WDT one on each protocol that serves it, with a
+// dataset the sandbox simulates: an entry added to the catalogue is
+// measured without touching the benchmark.
+func TestCatalogueCallsCoverEveryEntry(t *testing.T) {
+	measured := map[string]int{}
+	for _, r := range streamtest.Readings(t) {
+		measured[r.Entry.Vendor+" "+r.Entry.Interface]++
+	}
+	datasets := map[string]bool{}
+	for _, d := range sandbox.DatasetNames() {
+		datasets[d] = true
+	}
+	entries := catalogue.All("")
+	if len(entries) == 0 {
+		t.Fatal("the catalogue is empty")
+	}
+	for _, e := range entries {
+		want := 1
+		if e.Vendor == catalogue.WDT {
+			want = len(e.Protocols)
+		}
+		if n := measured[e.Vendor+" "+e.Interface]; n != want || want == 0 {
+			t.Errorf("%s %s: measured %d times, want %d (one per protocol)", e.Vendor, e.Interface, n, want)
+		}
+		if !datasets[e.Sandbox] {
+			t.Errorf("%s %s: sandbox dataset %q is not simulated", e.Vendor, e.Interface, e.Sandbox)
+		}
 	}
 }

@@ -96,6 +96,19 @@ var sections = []section{
 		},
 	},
 	{
+		file: "wdt", title: "WDT backfill at 60-minute windows vs the assumed limit",
+		command: "BENCH_RECORDS=$BENCH_RECORDS BENCH_WDT_DAYS=$BENCH_WDT_DAYS go test -run '^$' -bench WDTBackfill -benchtime 1x ./bench/",
+		about:   "A backfill of `trade_query.php` (window at most 60 minutes, its catalogued maximum: 720 windows for 30 days) through the `wdt` input with a `token_bucket` of 60 calls a minute, against the sandbox with its real limits (the same 60 a minute per sid). WDT publishes no rate; 60 a minute is the project's reading of community clients that space calls about 1.1 s [I]. Baselines, in the same run: the shortest time the same number of calls can take under that limit, and the fewest calls the read allows (one per window, an empty window included, plus one per further page). The benchmark fails if the sandbox answers its rate-limit code (2020).",
+		render: func(r results) (string, error) {
+			b := "BenchmarkWDTBackfill"
+			if err := need(r, b, "of-allowed"); err != nil {
+				return "", err
+			}
+			return row("documents", "calls", "minimum calls", "minimum / calls", "achieved calls/s", "allowed calls/s", "achieved / allowed") + row("---", "---", "---", "---", "---", "---", "---") +
+				row(f(r.med(b, "docs"), 0), f(r.med(b, "calls"), 0), f(r.med(b, "min-calls"), 0), f(r.med(b, "of-min"), 3), f(r.med(b, "calls/s"), 3), f(r.med(b, "allowed-calls/s"), 3), "**"+f(r.med(b, "of-allowed"), 3)+"**"), nil
+		},
+	},
+	{
 		file: "k3cloud", title: "`kingdee_batchsave` vs four serial K3Cloud sessions",
 		command: "go test -run '^$' -bench BatchSave -count 3 -benchtime 3x ./plugins/kingdee/",
 		about:   "3200 documents per op in batches of 100 to the sandbox's K3Cloud with 1 ms per written row; one session is served serially, so four allow at most 4000 rows/s. Baseline: four hand-written goroutines, one session each, sending BatchSave back to back without the output's existence check.",
@@ -106,6 +119,19 @@ var sections = []section{
 			}
 			return row("baseline rows/s", "output rows/s (max_in_flight 4)", "output / baseline", "output / 4000 rows/s") + row("---", "---", "---", "---") +
 				row(f(r.med(b, "baseline_rows/s"), 0), f(r.med(b, "output_rows/s"), 0), "**"+f(r.med(b, "ratio_vs_baseline"), 3)+"**", f(r.med(b, "ratio_vs_ceiling"), 3)), nil
+		},
+	},
+	{
+		file: "salesout", title: "Sales-out backfill into K3Cloud vs four serial sessions",
+		command: "ERPSYNC_BIN=.bin/erpsync BENCH_K3_RECORDS=$BENCH_K3_RECORDS go test -run '^$' -bench SalesOutToKingdee -benchtime 1x -count 3 ./bench/",
+		about:   "The shipped `config/streams/jushuitan_sales_out_to_kingdee.yaml` with `config/resources`, unchanged, in an erpsync process: 30 days of Jushuitan sales-out documents (the Confirmed ones) into `SAL_OUTSTOCK` on the sandbox's K3Cloud with 1 ms per written row, the customer, stock and material lookups included. Rows/s are bills written per second of the whole run. Baseline, in the same run: the same bills (renumbered) sent by four hand-written goroutines, one session each, BatchSave of 50 back to back with the output's save options and no existence check — what the shipped output's four sessions allow. The source is paced by the shipped `jushuitan_account` token bucket (5 calls/s, 100/min); its column is the rate those limits allow for the stream's calls.",
+		render: func(r results) (string, error) {
+			b := "BenchmarkSalesOutToKingdee"
+			if err := need(r, b, "ratio_vs_baseline"); err != nil {
+				return "", err
+			}
+			return row("bills", "stream rows/s", "baseline rows/s", "stream / baseline", "Jushuitan calls", "rows/s the source limits allow") + row("---", "---", "---", "---", "---", "---") +
+				row(f(r.med(b, "bills"), 0), f(r.med(b, "stream_rows/s"), 0), f(r.med(b, "baseline_rows/s"), 0), "**"+f(r.med(b, "ratio_vs_baseline"), 3)+"**", f(r.med(b, "jst_calls"), 0), f(r.med(b, "source_ceiling_rows/s"), 0)), nil
 		},
 	},
 	{
@@ -146,7 +172,7 @@ var sections = []section{
 	{
 		file: "catalogue", title: "Vendor calls per document, every catalogued interface",
 		command: "BENCH_CATALOGUE_RECORDS=2000 go test -run '^$' -bench CatalogueCalls -benchtime 1x ./bench/",
-		about:   "Every interface of the catalogue (`erpsync catalogue`), on every protocol, read from the sandbox (2000 documents per dataset over its 30 days, no rate limits) by its input with nothing but `api` and a window start: the catalogue's window fields, default span and page size. Baseline, computed in the same run from the sandbox's truth: the fewest calls the limits allow, one per page and at least one per window of the default span. `of-min` = minimum / calls (1: no call wasted). Calls above the minimum are the engine's confirmations: an interface without a total count has its short last page asked for again, and a window whose documents may move while read is read twice.",
+		about:   "Every interface of the catalogue (`erpsync catalogue`), on every protocol, read from the sandbox (2000 documents per dataset over its 30 days, no rate limits) by its input with nothing but `api` and a window start: the catalogue's window fields, default span and page size. Baseline, computed in the same run from the sandbox's truth (the documents the read delivered, at their value of the window's filter field): the fewest calls the limits allow, one per page and at least one per window of the default span, an empty window included. `of-min` = minimum / calls (1: no call wasted). Calls above the minimum are the engine's confirmations: a multi-page pass asks its first page twice (its total is what later pages are checked against), a full last page is followed by a request for the empty next one, an interface without a total count confirms an empty or unsorted short page by asking again (a sorted one only once per run, at the last window: plugins/poll rule 7), and a window whose documents may move while read is read twice.",
 		render: func(r results) (string, error) {
 			var names []string
 			for b := range r {

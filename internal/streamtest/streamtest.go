@@ -86,6 +86,10 @@ func WithReject(f func(attempt int, batch service.MessageBatch) error) Option {
 // with it in flight, as a killed process would leave it.
 func WithKillAfter(n int) Option { return func(c *runConfig) { c.killAfter = n } }
 
+// WithTimeout replaces the two minutes a run may take at most (a backfill
+// paced by a vendor's rate limit takes longer).
+func WithTimeout(d time.Duration) Option { return func(c *runConfig) { c.timeout = d } }
+
 // RunInput runs inputYAML (an input config, e.g. "xbb:\n  ...") until the
 // input ends (or the kill point), acknowledging what the consumer accepts,
 // and returns what was delivered.

@@ -33,9 +33,12 @@
 //     this reading cannot lose documents]. Total is data_count, Size the
 //     page_size the answer reports.
 //   - Unique-code flows answer a bare array without counts [C]: a null or
-//     empty array is an empty page, and only a short page can end a read,
-//     which the poll engine confirms by asking again [I: the docs are
-//     silent on both].
+//     empty array is an empty page, and only a short page can end a read
+//     [I: the docs are silent on both]. Their window filters on the create
+//     time, which never changes (StableFilter), so the poll engine ends a
+//     window on a short page sorted by it at once and starts the next
+//     window at the page's newest create_time (plugins/poll rule 7); an
+//     empty answer, or one in another order, is confirmed by asking again.
 //   - Sort order: undocumented for both interfaces [I]; the engine verifies
 //     what it relies on (plugins/poll).
 package jushuitan

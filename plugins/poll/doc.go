@@ -52,14 +52,29 @@
 //     confirmed by the next page being empty, and the rows must add up to
 //     the total. Without a total (bare-array interfaces), only a page
 //     shorter than the page size ends a pass, and only after the same
-//     request answered the same twice more: a null list or a page cut
-//     short mid-read looks exactly like the end otherwise.
+//     request answered the same twice more (once more when passes are
+//     repeated anyway, rule 6; see rule 7 for the cheaper way on a stable
+//     filter): a null list or a page cut short mid-read looks exactly like
+//     the end otherwise.
 //  6. Without a total, numbered pages skip a document when one already
 //     read leaves the window (it changed and its filter value moved past
 //     the window's end); that document is then missing from the next pass.
 //     So a span is read when two passes in a row hold the same documents —
 //     unless the filter field never changes once a document exists (a
 //     create time: Options.StableFilter), where one pass is enough.
+//  7. Except on such a stable filter: there a short page that holds
+//     documents, the last page of its window, ends the window at once when
+//     the pass so far is sorted ascending by the filter inside the window.
+//     A page cut short loses its last rows, so only rows from the page's
+//     newest filter value on can be missing: the next window starts at
+//     that value instead of the window's end (both ends are inclusive), and
+//     the window's checkpoint stops there, so a restart reads it again too.
+//     The tail is confirmed when a later window reads past it; a run that
+//     stops when caught up asks for the last tail once more before it
+//     stops, and is done when that answer finds nothing after it (two
+//     answers agreeing). The only cost is that one call per run and windows
+//     starting a little earlier, where rule 5 costs two calls per window.
+//     Empty or null pages, and answers in any other order, keep rule 5.
 //
 // Where a vendor's documentation is silent about its answers (sort order,
 // whether an empty list is [] or null, whether totals hold still), these

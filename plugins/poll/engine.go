@@ -107,6 +107,11 @@ type Engine struct {
 	// noKeyset: an answer showed the vendor does not sort by the window's
 	// filter field; windows are read by page numbers only.
 	noKeyset bool
+	// tail: the last window's end is not confirmed yet (see pendingTail).
+	tail *pendingTail
+	// reachedNow: a window ending at now - lag was planned; a run that
+	// stops when caught up plans no further window (only a tail's).
+	reachedNow bool
 
 	// fatal is the error that stopped the input; set by ReadBatch or by an
 	// acknowledgement whose checkpoint could not be stored.
@@ -129,6 +134,17 @@ type cursor struct {
 	state *winState
 	// fullSeen de-duplicates the re-read passes of one full read.
 	fullSeen map[string]uint64
+	// tail is the newest filter value of the window's last page when that
+	// page was short and taken as the end without asking again (shortTail).
+	tail *time.Time
+}
+
+// pendingTail is what the last window left unconfirmed: rows at or after
+// at, up to upTo (that window's end), may be missing if its last page was
+// cut short. The next window starts at at; when the input is caught up
+// and stops, [at, upTo] is asked once more.
+type pendingTail struct {
+	at, upTo time.Time
 }
 
 // New builds an engine.
@@ -275,9 +291,31 @@ func (e *Engine) ReadBatch(ctx context.Context) (service.MessageBatch, service.A
 }
 
 func (e *Engine) windowRead(ctx context.Context, c *cursor) {
+	e.settleTail(c)
 	if cp, n := e.trk.finished(c.state); n > 0 {
 		e.met.windows.Incr(int64(n), e.o.Vendor, e.o.API)
 		e.storeCheckpoint(ctx, cp, c.full)
+	}
+}
+
+// settleTail updates the unconfirmed tail once window c is read. A window
+// that confirmed its own end leaves none. One that ended on a short page
+// taken at once leaves its newest value, and its checkpoint stops there, so
+// a restart reads the tail again too — unless it added no new range and
+// found nothing after the pending tail: a second answer agreeing with the
+// first confirms it.
+func (e *Engine) settleTail(c *cursor) {
+	if c.full {
+		return
+	}
+	switch t := e.tail; {
+	case c.tail == nil:
+		e.tail = nil
+	case t != nil && !c.win.Start.After(t.at) && !c.tail.After(t.at) && !c.win.End.After(t.upTo):
+		e.tail = nil
+	default:
+		e.tail = &pendingTail{at: *c.tail, upTo: c.win.End}
+		e.trk.shorten(c.state, *c.tail)
 	}
 }
 
@@ -306,14 +344,38 @@ func (e *Engine) nextCursor(ctx context.Context) (bool, error) {
 		if err := e.applyReset(ctx); err != nil {
 			return false, err
 		}
-		w, ok := NextWindow(*e.o.Window, e.prevEnd, e.now())
+		now := e.now()
+		w, ok := NextWindow(*e.o.Window, e.prevEnd, now)
 		if !ok && !e.planned {
 			// A (re)start re-reads the lookback even when the checkpoint is
 			// less than a second old, so changes made late are never skipped.
-			w, ok = RereadWindow(*e.o.Window, e.prevEnd, e.now())
+			w, ok = RereadWindow(*e.o.Window, e.prevEnd, now)
+		}
+		if ok && e.o.StopWhenCaughtUp && e.reachedNow {
+			// A run that stops when caught up ends with the first window
+			// that reached now - lag. Paced calls take about as long as the
+			// window planned after each of them would cover, so planning
+			// on would chase the clock one call per second of it; later
+			// changes are for the next run, as they are for one that read
+			// its last window quickly.
+			ok = false
+		}
+		if t := e.tail; t != nil {
+			switch {
+			case ok && t.at.Before(w.Start):
+				// The window starts at the tail the last one left.
+				w.Start = t.at
+				if limit := w.Start.Add(e.o.Window.MaxSpan); w.End.After(limit) {
+					w.End = limit
+				}
+			case !ok && e.o.StopWhenCaughtUp:
+				// No window follows in this run: ask for the tail again.
+				w, ok = Window{Start: t.at, End: t.upTo}, true
+			}
 		}
 		if ok {
 			e.planned = true
+			e.reachedNow = e.reachedNow || w.End.Equal(now.Add(-e.o.Window.Lag))
 			e.prevEnd = w.End
 			sp := &span{lo: w.Start, hi: w.End}
 			if !e.noKeyset {
@@ -631,6 +693,7 @@ func (e *Engine) applyReset(ctx context.Context) error {
 	}
 	e.trk.drop()
 	e.seen = map[string]seenDoc{}
+	e.tail, e.reachedNow = nil, false
 	e.prevEnd, e.planned = cp, true
 	e.log.Infof("%s %s: checkpoint reset to %s", e.o.Vendor, e.o.API, cp.Format(time.RFC3339))
 	e.storeCheckpoint(ctx, cp, false)

@@ -37,6 +37,14 @@ type fakeVendor struct {
 	// the filter field (only Filter is what the window filters on).
 	laterModified float64
 	nulls         int
+	// shortRate: share of pages that are not the last of their query
+	// served without their last 1-3 rows (at least one stays).
+	shortRate float64
+	cuts      int
+	// step is how far the clock moves per call (100ms when zero).
+	step time.Duration
+	// maxFetches, when set, fails every call after that many, permanently.
+	maxFetches int
 }
 
 type fakeDoc struct {
@@ -76,7 +84,14 @@ func (f *fakeVendor) FetchPage(ctx context.Context, api string, params map[strin
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.fetches++
-	f.clock.advance(100 * time.Millisecond)
+	if f.maxFetches > 0 && f.fetches > f.maxFetches {
+		return vendor.Page{}, &vendor.Error{Vendor: "fake", Interface: api, Code: "calls", Msg: "more calls than the test allows", Kind: vendor.Permanent}
+	}
+	if f.step > 0 {
+		f.clock.advance(f.step)
+	} else {
+		f.clock.advance(100 * time.Millisecond)
+	}
 	if len(f.fail) > 0 {
 		err := f.fail[0]
 		f.fail = f.fail[1:]
@@ -128,6 +143,10 @@ func (f *fakeVendor) FetchPage(ctx context.Context, api string, params map[strin
 		})
 	}
 	out.More = (page+1)*size < len(in)
+	if n := len(out.Docs); out.More && n > 1 && f.rng.Float64() < f.shortRate {
+		out.Docs = out.Docs[:n-min(1+f.rng.IntN(3), n-1)]
+		f.cuts++
+	}
 	if f.noTotals {
 		out.Total, out.More = -1, len(out.Docs) == size
 	}
@@ -443,6 +462,84 @@ func TestHostileVendorsLoseNothing(t *testing.T) {
 				t.Fatal("no null answer was served")
 			}
 		})
+	}
+}
+
+// newStableEngine is newEngine for a bare-array interface whose filter
+// field never changes (a create time), without lookback.
+func newStableEngine(t *testing.T, f Fetcher, clock *fakeClock, res *service.Resources) *Engine {
+	t.Helper()
+	e := newEngine(t, f, clock, res, 0)
+	e.o.StableFilter = true
+	return e
+}
+
+// TestShortPageEndsWindowAtOnce: without counts, on a filter that never
+// changes and an answer sorted by it, a window whose one page is short is
+// read with that one call; the next window starts at the page's newest
+// value, and only the run's last window is asked for once more before the
+// input stops (5 windows of 7 days over 31 days: 6 calls, not the 15 of
+// asking every short page twice more).
+func TestShortPageEndsWindowAtOnce(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, shanghai)}
+	f := newFakeVendor(60, clock)
+	f.noTotals = true
+	res := service.MockResources(service.MockResourcesOptAddCache("cp"))
+	got := drain(t, newStableEngine(t, f, clock, res))
+	for id := range f.truth() {
+		if len(got[id]) != 1 {
+			t.Fatalf("%s delivered %d times", id, len(got[id]))
+		}
+	}
+	if f.fetches != 6 {
+		t.Fatalf("%d calls for 5 windows of one short page each, want 6", f.fetches)
+	}
+}
+
+// TestCutPagesLoseNothing: pages cut short mid-read (a row or three
+// missing while more pages follow), with null answers and without counts:
+// every document arrives, whether the answer is sorted by the filter (the
+// next window starts at a short page's newest value) or not (a short page
+// is asked for again); a restart after a stop reads nothing new.
+func TestCutPagesLoseNothing(t *testing.T) {
+	for _, order := range []string{"", "desc", "id_desc"} {
+		t.Run("order "+order, func(t *testing.T) {
+			clock := &fakeClock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, shanghai)}
+			f := newFakeVendor(800, clock)
+			f.noTotals, f.order, f.shortRate, f.nullRate = true, order, 0.3, 0.05
+			res := service.MockResources(service.MockResourcesOptAddCache("cp"))
+			got := drain(t, newStableEngine(t, f, clock, res))
+			for id := range f.truth() {
+				if len(got[id]) == 0 {
+					t.Fatalf("%s never delivered (%d of %d delivered, %d pages cut)", id, len(got), len(f.docs), f.cuts)
+				}
+			}
+			if f.cuts == 0 || f.nulls == 0 {
+				t.Fatalf("%d cut pages and %d null answers: the faults were not exercised", f.cuts, f.nulls)
+			}
+			if cp, ok := checkpoint(t, res); !ok || cp.After(clock.Now()) {
+				t.Fatalf("checkpoint %v (stored %v) after the end of the read %v", cp, ok, clock.Now())
+			}
+		})
+	}
+}
+
+// TestStopWhenCaughtUpDoesNotChaseTheClock: calls paced slower than a
+// second each (a rate limit of one a second, say) do not keep a run that
+// stops when caught up planning one more window per call: it stops after
+// the first window that reached now, every document read.
+func TestStopWhenCaughtUpDoesNotChaseTheClock(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, shanghai)}
+	f := newFakeVendor(60, clock)
+	f.step, f.maxFetches = 1500*time.Millisecond, 50
+	res := service.MockResources(service.MockResourcesOptAddCache("cp"))
+	got := drain(t, newEngine(t, f, clock, res, 0))
+	if len(got) != 60 {
+		t.Fatalf("%d of 60 documents delivered", len(got))
+	}
+	// 31 days in windows of 7: 5 windows of one page each.
+	if f.fetches != 5 {
+		t.Fatalf("%d calls for 5 windows of one page each", f.fetches)
 	}
 }
 

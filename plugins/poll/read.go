@@ -70,6 +70,10 @@ type pass struct {
 	reasks  int
 	same    int  // answers in a row identical to the one before (end confirmation)
 	probed  bool // the page after a full last page was asked for (counted passes)
+	// newest is the newest filter value of the pages accepted so far;
+	// unsorted: they were not in ascending filter order inside the span.
+	newest   time.Time
+	unsorted bool
 }
 
 func (p *pass) reset() { *p = pass{} }
@@ -106,7 +110,7 @@ func (e *Engine) onPage(c *cursor, s *span, p vendor.Page) (outcome, string) {
 	if s.keyset {
 		return e.keysetPage(c, s, p)
 	}
-	return e.passPage(s, p)
+	return e.passPage(c, s, p)
 }
 
 // keysetPage handles a page of the keyset query [s.q, s.hi]. It is page 0
@@ -125,20 +129,20 @@ func (e *Engine) keysetPage(c *cursor, s *span, p vendor.Page) (outcome, string)
 	}
 	if why := e.keysetUnsafe(s, p); why != "" {
 		e.keysetOff(why)
-		return e.toNumbered(s, p)
+		return e.toNumbered(c, s, p)
 	}
 	if p.Total < 0 {
 		// Without a count no jump can be verified.
-		return e.toNumbered(s, p)
+		return e.toNumbered(c, s, p)
 	}
 	if !p.More || len(p.Docs) == 0 {
-		return e.toNumbered(s, p)
+		return e.toNumbered(c, s, p)
 	}
 	newest := p.Docs[len(p.Docs)-1].Filter
 	if !newest.After(s.q) {
 		// A whole page shares the query's first value: no jump is
 		// possible; the rest of the span is read by page numbers.
-		return e.toNumbered(s, p)
+		return e.toNumbered(c, s, p)
 	}
 	below := 0
 	for _, d := range p.Docs {
@@ -177,12 +181,12 @@ func (e *Engine) keysetUnsafe(s *span, p vendor.Page) string {
 
 // toNumbered turns keyset span s into a numbered pass over [s.q, s.hi]
 // whose page 0 is p.
-func (e *Engine) toNumbered(s *span, p vendor.Page) (outcome, string) {
+func (e *Engine) toNumbered(c *cursor, s *span, p vendor.Page) (outcome, string) {
 	s.keyset = false
 	s.lo = s.q
 	s.page = 0
 	s.pass.reset()
-	return e.passPage(s, p)
+	return e.passPage(c, s, p)
 }
 
 // passPage handles page s.page of a numbered pass over s. The pass is
@@ -192,7 +196,7 @@ func (e *Engine) toNumbered(s *span, p vendor.Page) (outcome, string) {
 // (a page served from the wrong offset, a miscounted total, a page cut
 // short, a null list) rarely repeats, while a real change does — then the
 // pass is read again, and a span that keeps failing is halved.
-func (e *Engine) passPage(s *span, p vendor.Page) (outcome, string) {
+func (e *Engine) passPage(c *cursor, s *span, p vendor.Page) (outcome, string) {
 	ps := &s.pass
 	reasked := ps.reasks > 0 && ps.lastIDs != nil
 	if reasked {
@@ -252,6 +256,18 @@ func (e *Engine) passPage(s *span, p vendor.Page) (outcome, string) {
 			end = short
 		}
 		if end {
+			if tail, ok := e.shortTail(c, s, p); ok {
+				// The window's last page, short, sorted: taken as the end
+				// at once. Only its newest second may hide rows a cut page
+				// lost; the next window starts there (rule 7).
+				ps.reasks, ps.same = 0, 0
+				ps.lastIDs, ps.lastNew = nil, nil
+				out, why := e.passEnd(s)
+				if out == stepDone {
+					c.tail = &tail
+				}
+				return out, why
+			}
 			if reasked && sameIDs(prevIDs, ids) {
 				ps.same++
 			} else {
@@ -301,8 +317,58 @@ func (e *Engine) passPage(s *span, p vendor.Page) (outcome, string) {
 	if end {
 		return e.passEnd(s)
 	}
+	ps.follow(p.Docs, s.lo, s.hi)
 	s.page++
 	return stepNext, ""
+}
+
+// shortTail says whether page p, short and without a count behind it,
+// may end span s without being asked for again, and returns its newest
+// filter value. It may when a cut page can only have lost rows from that
+// value on: the filter never changes (StableFilter), the pass so far and p
+// are sorted ascending by it inside the span, p holds documents, and s is
+// the last span of its window, so the next window can start at that value
+// and read whatever was lost (Engine.tail). An empty or null page, or any
+// other order, is confirmed by asking again (rule 5).
+func (e *Engine) shortTail(c *cursor, s *span, p vendor.Page) (time.Time, bool) {
+	ps := &s.pass
+	if !e.o.StableFilter || e.noKeyset || c == nil || c.full || s.lo.IsZero() || len(p.Docs) == 0 || ps.unsorted ||
+		len(c.spans) != 1 || c.spans[0] != s || !s.hi.Equal(c.win.End) {
+		return time.Time{}, false
+	}
+	newest, ok := ascending(p.Docs, ps.newest, s.lo, s.hi)
+	return newest, ok
+}
+
+// follow records the order of a page accepted into the pass: whether the
+// pass is still sorted ascending by the filter inside [lo, hi], and its
+// newest value.
+func (ps *pass) follow(docs []vendor.Document, lo, hi time.Time) {
+	if ps.unsorted {
+		return
+	}
+	newest, ok := ascending(docs, ps.newest, lo, hi)
+	ps.unsorted = !ok
+	ps.newest = newest
+}
+
+// ascending says whether docs carry filter values in [lo, hi] (whole
+// seconds, as windows are sent) in ascending order, none before from, and
+// returns the newest.
+func ascending(docs []vendor.Document, from, lo, hi time.Time) (time.Time, bool) {
+	lo, hi = lo.Truncate(time.Second), hi.Truncate(time.Second)
+	newest := from
+	for _, d := range docs {
+		f := d.Filter
+		if f.IsZero() || f.Before(newest) {
+			return newest, false
+		}
+		if t := f.Truncate(time.Second); t.Before(lo) || t.After(hi) {
+			return newest, false
+		}
+		newest = f
+	}
+	return newest, true
 }
 
 // passEnd checks a finished pass and decides whether the span is read.

@@ -48,6 +48,16 @@ func (t *tracker) acked(w *winState) (time.Time, int) {
 	return t.advanceLocked()
 }
 
+// shorten lowers the checkpoint w may give to end (a window whose last
+// rows are not confirmed yet).
+func (t *tracker) shorten(w *winState, end time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if end.Before(w.end) {
+		w.end = end
+	}
+}
+
 // finished marks every page of w read.
 func (t *tracker) finished(w *winState) (time.Time, int) {
 	t.mu.Lock()
