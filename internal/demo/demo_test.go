@@ -3,7 +3,10 @@ package demo
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,7 +23,7 @@ func TestIntegrationDemoDeliversEveryDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(results) != len(pipelines) || len(pipelines) != 5 {
+	if len(results) != len(pipelines) || len(pipelines) != 6 {
 		t.Fatalf("%d pipelines ran", len(results))
 	}
 	for _, r := range results {
@@ -31,7 +34,8 @@ func TestIntegrationDemoDeliversEveryDocument(t *testing.T) {
 			t.Fatalf("%s: %+v\n%s", r.Title, r, out.String())
 		}
 	}
-	if !strings.Contains(out.String(), "Jushuitan SN flows -> MySQL") || !strings.Contains(out.String(), "Jushuitan sales-out -> K3Cloud") {
+	if !strings.Contains(out.String(), "Jushuitan SN flows -> MySQL") || !strings.Contains(out.String(), "Jushuitan sales-out -> K3Cloud") ||
+		!strings.Contains(out.String(), "Jushuitan purchase-in -> K3Cloud") {
 		t.Fatalf("summary lacks a pipeline:\n%s", out.String())
 	}
 }
@@ -53,4 +57,94 @@ func TestVerifyReportsMissingAndUnexpected(t *testing.T) {
 	if res.OK() || len(res.Missing) != 1 || res.Missing[0] != "2" || len(res.Unexpected) != 1 || res.Unexpected[0] != "Z" || res.Written != 1 {
 		t.Fatalf("verify: %+v", res)
 	}
+}
+
+// TestIntegrationDemoConsole: with Console set, the demo ends by printing
+// the console's URL and serves it, with every stream it ran, until its
+// context ends; the streams' dead letters are in the demo's table.
+func TestIntegrationDemoConsole(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addr := erpsynctest.FreeAddr(t)
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(ctx, Options{Records: 80, Seed: 3, MySQLDSN: erpsynctest.MySQLDSN(), StateDir: t.TempDir(), Console: true, ConsoleAddr: addr}, out)
+		done <- err
+	}()
+	url := "http://" + addr + "/console/"
+	deadline := time.Now().Add(4 * time.Minute)
+	for !strings.Contains(out.String(), "Console: "+url) {
+		select {
+		case err := <-done:
+			t.Fatalf("the demo ended before serving the console: %v\n%s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no console URL printed:\n%s", out.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	resp, err := http.Get(url + "api/streams")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Streams []struct {
+			Name, State     string
+			DeadLetterTable bool `json:"dead_letter_table"`
+			Counts          map[string]int64
+		}
+	}
+	err = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(body.Streams) != len(pipelines) {
+		t.Fatalf("the console lists %d streams, the demo ran %d", len(body.Streams), len(pipelines))
+	}
+	tables := 0
+	for _, s := range body.Streams {
+		if s.State != "finished" || s.Counts["read"] == 0 {
+			t.Errorf("%s: state %s, read %d", s.Name, s.State, s.Counts["read"])
+		}
+		if s.DeadLetterTable {
+			tables++
+		}
+	}
+	if tables == 0 {
+		t.Error("no stream of the demo wrote its dead letters to the table")
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the demo stopped serving by itself: %v", err)
+	default:
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the demo ended with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the demo did not end when interrupted")
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

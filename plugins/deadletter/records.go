@@ -10,6 +10,7 @@ import (
 	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/erpsync/erpsync/internal/recordlog"
 	"github.com/erpsync/erpsync/internal/streamstate"
 	"github.com/erpsync/erpsync/plugins/mysql"
 )
@@ -23,11 +24,12 @@ import (
 // DefaultRecordsTable is the record log's table unless configured otherwise.
 const DefaultRecordsTable = "erpsync_records"
 
-// Record actions.
+// Record actions (internal/recordlog).
 const (
-	ActionCreated = "created"
-	ActionUpdated = "updated"
-	ActionSkipped = "skipped" // already there (idempotent rerun)
+	ActionCreated  = recordlog.ActionCreated
+	ActionUpdated  = recordlog.ActionUpdated
+	ActionSkipped  = recordlog.ActionSkipped
+	ActionUpserted = recordlog.ActionUpserted
 )
 
 // RecordSchema is the CREATE TABLE statement of a record log; %s is the
@@ -49,16 +51,7 @@ const RecordSchema = `CREATE TABLE IF NOT EXISTS %s (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`
 
 // Record is one document a target confirmed.
-type Record struct {
-	ID           int64     `json:"id,omitempty"`
-	Stream       string    `json:"stream"`
-	SourceID     string    `json:"source_id"`
-	Target       string    `json:"target"`
-	TargetNumber string    `json:"target_number"`
-	TargetID     string    `json:"target_id"`
-	Action       string    `json:"action"`
-	WrittenAt    time.Time `json:"written_at"`
-}
+type Record = recordlog.Record
 
 // RecordStore reads and writes one record log.
 type RecordStore struct {
@@ -202,12 +195,12 @@ func (s *RecordStore) List(ctx context.Context, q RecordQuery) ([]Record, error)
 // Recorder: the `records` field of target outputs.
 
 const (
-	rcField                = "records"
-	rcFieldStream          = "stream"
-	rcFieldDSN             = "dsn"
-	rcFieldTable           = "table"
-	rcFieldDeadLetterTable = "dead_letter_table"
-	rcFieldRetention       = "retention"
+	rcField                = recordlog.Field
+	rcFieldStream          = recordlog.FieldStream
+	rcFieldDSN             = recordlog.FieldDSN
+	rcFieldTable           = recordlog.FieldTable
+	rcFieldDeadLetterTable = recordlog.FieldDeadLetterTable
+	rcFieldRetention       = recordlog.FieldRetention
 )
 
 // recorderRetry is how long a record write is retried: the document is
@@ -216,24 +209,16 @@ const (
 var recorderRetry = mysql.RetryPolicy{MaxRetries: 1 << 20, Initial: 200 * time.Millisecond, Max: 30 * time.Second}
 
 // RecordsField is the `records` field target outputs share.
-func RecordsField() *service.ConfigField {
-	return service.NewObjectField(rcField,
-		service.NewStringField(rcFieldStream).
-			Description("The stream these documents belong to: the `stream` of its `dead_letter` output. The console shows the output's counts under it."),
-		service.NewStringField(rcFieldDSN).
-			Description("Data source name of the record log and dead-letter table, `user:password@tcp(host:3306)/database`; its password never appears in errors or logs.").
-			Default("").Secret(),
-		service.NewStringField(rcFieldTable).
-			Description("Table of the record log (one row per document the target confirmed: source id, target number and id, created / updated / skipped, time), created when missing. Empty keeps no log.").
-			Default(""),
-		service.NewStringField(rcFieldDeadLetterTable).
-			Description("Dead-letter table of the stream: a document the target confirmed resolves its open dead letter there (a replay, or the source read it again after the cause was fixed). Empty resolves nothing.").
-			Default(""),
-		service.NewDurationField(rcFieldRetention).
-			Description("Records older than this are deleted (checked at most every 10 minutes).").
-			Default("720h"),
-	).Description("What the console shows of this output and where the documents it wrote are logged. Leave out to log nothing.").
-		Optional().Advanced()
+func RecordsField() *service.ConfigField { return recordlog.Spec() }
+
+func init() {
+	recordlog.Register(func(conf *service.ParsedConfig, target string) (recordlog.Recorder, error) {
+		r, err := RecorderFromParsed(conf, target)
+		if r == nil || err != nil {
+			return nil, err
+		}
+		return r, nil
+	})
 }
 
 // Recorder logs what a target output confirmed and counts it for the

@@ -14,6 +14,8 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/bloblang"
 	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/erpsync/erpsync/internal/recordlog"
 )
 
 // Field names shared with Redpanda Connect's sql_insert where they overlap.
@@ -143,6 +145,7 @@ Errors that no row causes (unknown table or column, missing grants) fail the who
 				Example([]string{"order_no"}),
 			service.NewOutputMaxInFlightField(),
 			service.NewBatchPolicyField(moFieldBatching),
+			recordlog.Spec(),
 		).
 		LintRule(lintIdents).
 		Example("Jushuitan unique codes into a BI table",
@@ -207,6 +210,8 @@ type mysqlOutput struct {
 	retries *service.MetricCounter
 	written *service.MetricCounter
 	failed  *service.MetricCounter
+	// rec logs written rows and counts them for the console.
+	rec recordlog.Recorder
 
 	mu     sync.Mutex
 	db     *DB
@@ -245,6 +250,11 @@ func newMySQLOutputFromParsed(conf *service.ParsedConfig, mgr *service.Resources
 		o.retries.Incr(1)
 		o.log.Warnf("%v; retry %d of %d in %s", err, attempt, o.wcfg.Retry.MaxRetries, wait.Round(time.Millisecond))
 	}
+	rec, err := recordlog.FromParsed(conf, "mysql:"+o.wcfg.Table)
+	if err != nil {
+		return nil, fmt.Errorf("mysql output: %w", err)
+	}
+	o.rec = recordlog.OrNop(rec)
 	return o, nil
 }
 
@@ -287,6 +297,7 @@ func (o *mysqlOutput) WriteBatch(ctx context.Context, batch service.MessageBatch
 	err := w.Write(ctx, rows)
 	var pe *PartialError
 	table := o.wcfg.Table
+	refused := map[int]bool{}
 	switch {
 	case err == nil:
 		o.written.Incr(int64(len(rows)), "mysql", table)
@@ -294,19 +305,38 @@ func (o *mysqlOutput) WriteBatch(ctx context.Context, batch service.MessageBatch
 		o.written.Incr(int64(len(rows)-len(pe.Rows)), "mysql", table)
 		for _, r := range pe.Rows {
 			r.Index = pos[r.Index]
+			refused[r.Index] = true
 			failed = append(failed, failure{r.Index, r})
 		}
 	case len(failed) == 0:
+		o.rec.Retried(len(batch))
 		return err
 	default:
 		for _, i := range pos {
 			failed = append(failed, failure{i, err})
 		}
 	}
+	if err == nil || pe != nil {
+		// The rows MySQL took: logged (an upsert does not say which rows
+		// it inserted and which it updated).
+		recs := make([]recordlog.Record, 0, len(pos))
+		for _, i := range pos {
+			if refused[i] {
+				continue
+			}
+			sid, _ := batch[i].MetaGet("source_id")
+			recs = append(recs, recordlog.Record{SourceID: sid, TargetNumber: sid, Action: recordlog.ActionUpserted})
+		}
+		if rerr := o.rec.Written(ctx, recs); rerr != nil {
+			// Upserted; delivered again, the same rows are written again.
+			return fmt.Errorf("mysql output: %s: %d rows written but not logged, the batch will be delivered again: %w", quoteTable(table), len(recs), rerr)
+		}
+	}
 	if len(failed) == 0 {
 		return nil
 	}
 	o.failed.Incr(int64(len(failed)), "mysql", table)
+	o.rec.Failed(len(failed))
 	sort.Slice(failed, func(a, b int) bool { return failed[a].i < failed[b].i })
 	berr := service.NewBatchError(batch, fmt.Errorf("mysql output: %s: %d of %d messages not written; first: %w",
 		quoteTable(o.wcfg.Table), len(failed), len(batch), failed[0].err))
