@@ -375,6 +375,7 @@ async function refresh() {
 
 function show(name) {
   tab = name;
+  banner('');
   document.querySelectorAll('.tab').forEach((b) => b.classList.toggle('active', b.dataset.tab === name));
   for (const n of ['streams', 'dead', 'records', 'checkpoints']) $('#tab-' + n).classList.toggle('hidden', n !== name);
   location.hash = name;
