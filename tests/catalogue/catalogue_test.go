@@ -30,73 +30,9 @@ import (
 	"github.com/erpsync/erpsync/plugins/wdt"
 	"github.com/erpsync/erpsync/plugins/xbb"
 	"github.com/erpsync/erpsync/sandbox"
-	xbbsandbox "github.com/erpsync/erpsync/sandbox/xbb"
 )
 
 func noLimits(o *sandbox.Options) { o.Limits = false }
-
-// passes are, for interfaces whose default answer is a documented subset
-// of the simulation, the reads that together cover it once: each adds
-// params (and, where the vendor then filters on another field, the
-// window's filter_field) to the catalogue's input.
-//   - WDT lists enabled shops unless is_disabled=1 asks for the disabled.
-//   - WDT sales stock-outs without status are the shipped and completed
-//     bills by consign time; cancelled (5) and approved (55) bills are
-//     asked for by status, and then filtered by modified.
-//   - WDT stock-ins default to completed bills (80); cancelled (10) and
-//     pending (30) ones are asked for by status.
-//   - XBB customers need the tenant's customer formId; the list holds the
-//     existing customers, the recycle bin (del=1) the deleted ones.
-//   - Jushuitan purchase-ins without statuss are the Confirmed bills; the
-//     others are asked for by statuss.
-var passes = map[string][]string{
-	"customer/list": {xbbMapping(fmt.Sprintf("root.formId = %d", xbbsandbox.CustomerFormID)),
-		xbbMapping(fmt.Sprintf("root.formId = %d\nroot.del = 1", xbbsandbox.CustomerFormID))},
-	"/open/purchasein/query":           {"", withStatuss("WaitConfirm", "Cancelled", "Delete", "Archive", "OuterConfirming")},
-	"shop.php":                         {"  params: 'root.is_disabled = 0'\n", "  params: 'root.is_disabled = 1'\n"},
-	"stockout_order_query_trade.php":   {"", withStatus("5,55", "modified")},
-	"stockin_order_query_refund.php":   {"", withStatus("10,30", "")},
-	"stockin_order_query_purchase.php": {"", withStatus("10,30", "")},
-}
-
-func withStatus(status, filter string) string {
-	s := "  params: |\n    root.start_time = @window_start.ts_format(\"2006-01-02 15:04:05\", \"Asia/Shanghai\")\n" +
-		"    root.end_time = @window_end.ts_format(\"2006-01-02 15:04:05\", \"Asia/Shanghai\")\n" +
-		"    root.status = \"" + status + "\"\n"
-	if filter != "" {
-		s += "window-filter:" + filter
-	}
-	return s
-}
-
-// xbbMapping is a pass adding Bloblang lines to an XBB input's params
-// mapping (which already holds the window's conditions).
-func xbbMapping(lines string) string {
-	return "xbb-mapping:" + lines
-}
-
-// withStatuss is a Jushuitan pass asking for the given statuss.
-func withStatuss(statuss ...string) string {
-	return "  params: |\n    root.modified_begin = @window_start.ts_format(\"2006-01-02 15:04:05\", \"Asia/Shanghai\")\n" +
-		"    root.modified_end = @window_end.ts_format(\"2006-01-02 15:04:05\", \"Asia/Shanghai\")\n" +
-		"    root.statuss = [\"" + strings.Join(statuss, "\", \"") + "\"]\n"
-}
-
-// withPass adds a pass to an input.
-func withPass(in, pass string) string {
-	if lines, ok := strings.CutPrefix(pass, "xbb-mapping:"); ok {
-		const head = "  params: |\n"
-		if !strings.Contains(in, head) {
-			panic("xbb pass without a params mapping: " + in)
-		}
-		return strings.Replace(in, head, head+"    "+strings.ReplaceAll(lines, "\n", "\n    ")+"\n", 1)
-	}
-	if p, filter, ok := strings.Cut(pass, "window-filter:"); ok {
-		in = strings.Replace(in, "  window:\n", "  window:\n    filter_field: "+filter+"\n", 1)
-		pass = p
-	}
-	return in + pass
-}
 
 // TestEveryEntryIsSimulated: the catalogue names a sandbox dataset for
 // every interface, and the sandbox serves it.
@@ -129,14 +65,14 @@ func TestIntegrationEveryEntryReadsEveryDocumentOnce(t *testing.T) {
 			// a stock-out's consign time may precede it (by 90 minutes at most).
 			start := streamtest.Earliest(t, sb, r.Entry.Sandbox).Add(-2 * time.Hour)
 			in := r.InputYAML(sb.URL(), start)
-			ps, split := passes[r.Entry.Interface]
+			ps, split := streamtest.Passes[r.Entry.Interface]
 			if !split {
 				streamtest.ExactlyOnce(t, sb, r.Entry.Sandbox, streamtest.RunInput(t, in))
 				return
 			}
 			var got streamtest.Delivered
 			for i, p := range ps {
-				d := streamtest.RunInput(t, withPass(in, p))
+				d := streamtest.RunInput(t, streamtest.WithPass(in, p))
 				if len(d.Count) == 0 {
 					t.Fatalf("pass %q read nothing", p)
 				}
