@@ -174,11 +174,18 @@ type inoutAnswer struct {
 
 func (h *harness) inout(biz any) inoutAnswer {
 	h.t.Helper()
-	a := h.call(PathOtherInout, biz)
+	return answerOf[inoutAnswer](h, PathOtherInout, biz)
+}
+
+// answerOf calls interface path with biz, requires code 0 and decodes the
+// answer's data as T.
+func answerOf[T any](h *harness, path string, biz any) T {
+	h.t.Helper()
+	a := h.call(path, biz)
 	wantCode(h.t, a, 0)
-	var p inoutAnswer
+	var p T
 	if err := json.Unmarshal(a.Data, &p); err != nil {
-		h.t.Fatalf("inout data: %v", err)
+		h.t.Fatalf("%s data: %v", path, err)
 	}
 	return p
 }

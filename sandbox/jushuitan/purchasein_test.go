@@ -1,7 +1,6 @@
 package jushuitan
 
 import (
-	"encoding/json"
 	"reflect"
 	"strconv"
 	"strings"
@@ -45,13 +44,7 @@ type purchaseinAnswer struct {
 
 func (h *harness) purchasein(biz any) purchaseinAnswer {
 	h.t.Helper()
-	a := h.call(PathPurchasein, biz)
-	wantCode(h.t, a, 0)
-	var p purchaseinAnswer
-	if err := json.Unmarshal(a.Data, &p); err != nil {
-		h.t.Fatalf("purchasein data: %v", err)
-	}
-	return p
+	return answerOf[purchaseinAnswer](h, PathPurchasein, biz)
 }
 
 // TestPurchaseinDefaultIsConfirmed: without statuss every window answers

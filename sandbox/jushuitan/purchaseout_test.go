@@ -1,7 +1,6 @@
 package jushuitan
 
 import (
-	"encoding/json"
 	"reflect"
 	"strconv"
 	"strings"
@@ -39,13 +38,7 @@ type purchaseoutAnswer struct {
 
 func (h *harness) purchaseout(biz any) purchaseoutAnswer {
 	h.t.Helper()
-	a := h.call(PathPurchaseout, biz)
-	wantCode(h.t, a, 0)
-	var p purchaseoutAnswer
-	if err := json.Unmarshal(a.Data, &p); err != nil {
-		h.t.Fatalf("purchaseout data: %v", err)
-	}
-	return p
+	return answerOf[purchaseoutAnswer](h, PathPurchaseout, biz)
 }
 
 // TestPurchaseoutReturnsReceivedGoods: every window read once sees every

@@ -1,7 +1,6 @@
 package jushuitan
 
 import (
-	"encoding/json"
 	"reflect"
 	"strconv"
 	"strings"
@@ -41,13 +40,7 @@ type receivedAnswer struct {
 
 func (h *harness) received(biz any) receivedAnswer {
 	h.t.Helper()
-	a := h.call(PathReceived, biz)
-	wantCode(h.t, a, 0)
-	var p receivedAnswer
-	if err := json.Unmarshal(a.Data, &p); err != nil {
-		h.t.Fatalf("received data: %v", err)
-	}
-	return p
+	return answerOf[receivedAnswer](h, PathReceived, biz)
 }
 
 func TestReceivedPagingAndReferences(t *testing.T) {

@@ -1,7 +1,6 @@
 package jushuitan
 
 import (
-	"encoding/json"
 	"math"
 	"reflect"
 	"strconv"
@@ -53,13 +52,7 @@ type saleoutAnswer struct {
 
 func (h *harness) saleout(biz any) saleoutAnswer {
 	h.t.Helper()
-	a := h.call(PathSaleout, biz)
-	wantCode(h.t, a, 0)
-	var p saleoutAnswer
-	if err := json.Unmarshal(a.Data, &p); err != nil {
-		h.t.Fatalf("saleout data: %v", err)
-	}
-	return p
+	return answerOf[saleoutAnswer](h, PathSaleout, biz)
 }
 
 // readSaleoutWindows pages every 7-day window of the data span and returns

@@ -30,6 +30,7 @@ import (
 	"github.com/erpsync/erpsync/plugins/wdt"
 	"github.com/erpsync/erpsync/plugins/xbb"
 	"github.com/erpsync/erpsync/sandbox"
+	"github.com/erpsync/erpsync/sandbox/core"
 )
 
 func noLimits(o *sandbox.Options) { o.Limits = false }
@@ -55,7 +56,32 @@ func TestEveryEntryIsSimulated(t *testing.T) {
 // description, on every protocol, and counts the calls against the
 // fewest the limits allow.
 func TestIntegrationEveryEntryReadsEveryDocumentOnce(t *testing.T) {
-	sb := streamtest.StartSandbox(t, 300, noLimits)
+	everyDocumentOnce(t, streamtest.StartSandbox(t, 300, noLimits))
+}
+
+// TestIntegrationEveryEntrySurvivesHostileAnswers: the same reads, with
+// every catalogued interface answering as a real server may: in random
+// order, sometimes without its list, with totals off by a few, pages
+// repeating rows of the previous one and pages short of rows. The
+// catalogue's description alone still delivers every document once.
+func TestIntegrationEveryEntrySurvivesHostileAnswers(t *testing.T) {
+	sb := streamtest.StartSandbox(t, 300, noLimits, func(o *sandbox.Options) {
+		o.Faults.Answers = core.AnswerFaults{Order: "random", NullRate: 0.25, TotalDriftRate: 0.25, DuplicateRate: 0.25, ShortPageRate: 0.25}
+	})
+	everyDocumentOnce(t, sb)
+	// The faults were dealt to every vendor.
+	for _, v := range []string{catalogue.Jushuitan, catalogue.WDT, catalogue.XBB} {
+		n := 0
+		for _, kind := range []string{core.FaultNull, core.FaultDuplicate, core.FaultShortPage} {
+			n += sb.Env().Stats.FaultCount(v, "", kind)
+		}
+		if n == 0 {
+			t.Errorf("%s: no answer fault was dealt: the test proves nothing for it", v)
+		}
+	}
+}
+
+func everyDocumentOnce(t *testing.T, sb *sandbox.Server) {
 	for _, r := range streamtest.Readings(t) {
 		t.Run(r.Name(), func(t *testing.T) {
 			if r.Entry.Sandbox == "" {
