@@ -503,12 +503,7 @@ func (c *Conn) Store(ctx context.Context) (*Store, error) {
 	if c.cfg.DSN == "" {
 		return nil, fmt.Errorf("dead letters: table %s: dsn is empty; set it (the shipped configs read MYSQL_DSN)", c.cfg.Store.Table)
 	}
-	db, err := mysql.Open(ctx, mysql.ConnConfig{DSN: c.cfg.DSN, MaxOpen: 4, Logger: c.cfg.Logger}, func(cfg *gomysql.Config) {
-		cfg.ParseTime = true
-		cfg.Loc = time.UTC
-		// Resolve counts the rows it changed, not those it found.
-		cfg.ClientFoundRows = false
-	})
+	db, err := openDBLogged(ctx, c.cfg.DSN, c.cfg.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("dead letters: %w", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/erpsync/erpsync/plugins/mysql"
 )
 
 // What the console (internal/console) reads and changes in a dead-letter
@@ -25,6 +27,10 @@ type Filter struct {
 // OpenStore connects to dsn and opens (creating when missing) table, with
 // the column the console's resolutions use.
 func OpenStore(ctx context.Context, dsn, table string) (*Store, error) {
+	return openStore(ctx, dsn, table, storeRetry)
+}
+
+func openStore(ctx context.Context, dsn, table string, retry mysql.RetryPolicy) (*Store, error) {
 	if dsn == "" {
 		return nil, fmt.Errorf("dead letters: table %s: dsn is empty", table)
 	}
@@ -32,7 +38,7 @@ func OpenStore(ctx context.Context, dsn, table string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dead letters: %w", err)
 	}
-	st, err := NewStore(ctx, db, StoreConfig{Table: table, CreateTable: true, Retry: storeRetry})
+	st, err := NewStore(ctx, db, StoreConfig{Table: table, CreateTable: true, Retry: retry})
 	if err != nil {
 		_ = db.Close()
 		return nil, err

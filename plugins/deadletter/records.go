@@ -83,8 +83,13 @@ func OpenRecords(ctx context.Context, dsn, table string, retry mysql.RetryPolicy
 	return s, nil
 }
 
-func openDB(ctx context.Context, dsn string) (*mysql.DB, error) {
-	return mysql.Open(ctx, mysql.ConnConfig{DSN: dsn, MaxOpen: 4}, func(cfg *gomysql.Config) {
+func openDB(ctx context.Context, dsn string) (*mysql.DB, error) { return openDBLogged(ctx, dsn, nil) }
+
+// openDBLogged opens the pool every table of the package uses: times in
+// UTC, and affected rows counted as changed (Resolve counts the rows it
+// changed, not those it found).
+func openDBLogged(ctx context.Context, dsn string, logger func(string)) (*mysql.DB, error) {
+	return mysql.Open(ctx, mysql.ConnConfig{DSN: dsn, MaxOpen: 4, Logger: logger}, func(cfg *gomysql.Config) {
 		cfg.ParseTime = true
 		cfg.Loc = time.UTC
 		cfg.ClientFoundRows = false
@@ -382,13 +387,8 @@ func (r *Recorder) deadLetters(ctx context.Context) (*Store, error) {
 	if r.dlStore != nil {
 		return r.dlStore, nil
 	}
-	db, err := openDB(ctx, r.dsn)
+	st, err := openStore(ctx, r.dsn, r.dlTable, recorderRetry)
 	if err != nil {
-		return nil, fmt.Errorf("records: %w", err)
-	}
-	st, err := NewStore(ctx, db, StoreConfig{Table: r.dlTable, CreateTable: true, Retry: recorderRetry})
-	if err != nil {
-		_ = db.Close()
 		return nil, err
 	}
 	r.dlStore = st
