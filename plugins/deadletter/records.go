@@ -213,9 +213,6 @@ const (
 // context) rather than failed into a dead letter.
 var recorderRetry = mysql.RetryPolicy{MaxRetries: 1 << 20, Initial: 200 * time.Millisecond, Max: 30 * time.Second}
 
-// RecordsField is the `records` field target outputs share.
-func RecordsField() *service.ConfigField { return recordlog.Spec() }
-
 func init() {
 	recordlog.Register(func(conf *service.ParsedConfig, target string) (recordlog.Recorder, error) {
 		r, err := RecorderFromParsed(conf, target)

@@ -16,8 +16,8 @@ import (
 
 	"github.com/erpsync/erpsync/internal/fatal"
 	"github.com/erpsync/erpsync/internal/opsmetrics"
+	"github.com/erpsync/erpsync/internal/recordlog"
 	"github.com/erpsync/erpsync/internal/vendor"
-	"github.com/erpsync/erpsync/plugins/deadletter"
 )
 
 const (
@@ -172,7 +172,7 @@ K3Cloud's code and message and the field to check) instead of failing every writ
 			service.NewBatchPolicyField(kbFieldBatching).Description("How documents are grouped into one BatchSave (applied inside the output, see Batching); 50-200 documents per call is the usual range."),
 			service.NewIntField(kbFieldMaxRequest).Description("The largest BatchSave request body, in bytes: a batch whose JSON would exceed it is sent as several BatchSave calls, never splitting one document (a bill and all its entry rows travel together); a document larger than the limit is sent alone. 0 sends each batch in one call whatever its size. See Request size.").Default(defaultMaxRequestBytes).Advanced(),
 			service.NewOutputMaxInFlightField().Description("Concurrent BatchSave calls, each on its own session.").Default(4),
-			deadletter.RecordsField(),
+			recordlog.Spec(),
 		).
 		LintRule(authLintRule).
 		Example("Customers with a dead letter", "Shops from WDT become BD_Customer documents; existing numbers are skipped, rows Kingdee rejects go to a file with the reason, transient failures are retried.", `
@@ -251,7 +251,7 @@ type batchSaveOutput struct {
 
 	mWritten, mUpdated, mSkipped, mFailed, mRetried *service.MetricCounter
 	// rec logs confirmed documents and counts them for the console (nil: off).
-	rec *deadletter.Recorder
+	rec recordlog.Recorder
 
 	// pause is the first wait between attempts; tests shorten it.
 	pause time.Duration
@@ -340,9 +340,10 @@ func newBatchSaveFromParsed(conf *service.ParsedConfig, mgr *service.Resources) 
 	o.mSkipped = m.NewCounter("erpsync_rows_skipped_total", "target", "object")
 	o.mFailed = m.NewCounter("erpsync_rows_failed_total", "target", "object")
 	o.mRetried = m.NewCounter("erpsync_rows_retried_total", "target", "object")
-	if o.rec, err = deadletter.RecorderFromParsed(conf, "k3cloud:"+o.form); err != nil {
+	if o.rec, err = recordlog.FromParsed(conf, "k3cloud:"+o.form); err != nil {
 		return nil, fmt.Errorf("kingdee_batchsave: %w", err)
 	}
+	o.rec = recordlog.OrNop(o.rec)
 	return o, nil
 }
 
@@ -448,7 +449,7 @@ type doc struct {
 type rowOutcome struct {
 	done   bool   // resolved (success or permanent failure)
 	err    error  // nil on success
-	action string // on success: deadletter.ActionCreated, ActionUpdated or ActionSkipped
+	action string // on success: recordlog.ActionCreated, ActionUpdated or ActionSkipped
 	id     string // on success: the document's internal id, when known
 }
 
@@ -526,15 +527,15 @@ func (o *batchSaveOutput) WriteBatch(ctx context.Context, batch service.MessageB
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		var recs []deadletter.Record
+		var recs []recordlog.Record
 		for j, it := range req.items {
 			errs[index[j]] = it.err
-			if it.err == nil && o.rec != nil {
+			if it.err == nil {
 				sid, _ := batch[index[j]].MetaGet("source_id")
 				if sid == "" {
 					sid = it.d.number
 				}
-				recs = append(recs, deadletter.Record{SourceID: sid, TargetNumber: it.d.number, TargetID: it.id, Action: it.action})
+				recs = append(recs, recordlog.Record{SourceID: sid, TargetNumber: it.d.number, TargetID: it.id, Action: it.action})
 			}
 		}
 		if err := o.rec.Written(ctx, recs); err != nil {
@@ -769,11 +770,11 @@ func (o *batchSaveOutput) write(ctx context.Context, sess *Client, docs []*doc, 
 			switch {
 			case found && mayHaveLanded[i]:
 				out[i].done = true // our earlier write landed; its answer was lost
-				out[i].action, out[i].id = deadletter.ActionCreated, id
+				out[i].action, out[i].id = recordlog.ActionCreated, id
 				o.mWritten.Incr(1, "k3cloud", o.form)
 			case found && o.onConflict == onConflictSkip:
 				out[i].done = true
-				out[i].action, out[i].id = deadletter.ActionSkipped, id
+				out[i].action, out[i].id = recordlog.ActionSkipped, id
 				o.mSkipped.Incr(1, "k3cloud", o.form)
 			case found && o.onConflict == onConflictFail:
 				out[i].done, out[i].err = true, o.rowErr("", d.number, fmt.Sprintf("already exists (%s %s) and on_conflict is fail", o.idField, id))
@@ -962,10 +963,10 @@ func (o *batchSaveOutput) mapResult(res *SaveResult, docs []*doc, send []int, up
 			out[i].done = true
 			out[i].id = string(se.ID)
 			if updates[j] {
-				out[i].action = deadletter.ActionUpdated
+				out[i].action = recordlog.ActionUpdated
 				o.mUpdated.Incr(1, "k3cloud", o.form)
 			} else {
-				out[i].action = deadletter.ActionCreated
+				out[i].action = recordlog.ActionCreated
 				o.mWritten.Incr(1, "k3cloud", o.form)
 			}
 			continue
@@ -1009,7 +1010,7 @@ func (o *batchSaveOutput) mapResult(res *SaveResult, docs []*doc, send []int, up
 		switch {
 		case dup && o.onConflict == onConflictSkip:
 			out[i].done = true
-			out[i].action = deadletter.ActionSkipped
+			out[i].action = recordlog.ActionSkipped
 			o.mSkipped.Incr(1, "k3cloud", o.form)
 		case dup && o.onConflict == onConflictFail:
 			out[i].done, out[i].err = true, o.rowErr("11", d.number, text+" (on_conflict is fail)")

@@ -14,8 +14,8 @@ import (
 
 	"github.com/erpsync/erpsync/internal/fatal"
 	"github.com/erpsync/erpsync/internal/opsmetrics"
+	"github.com/erpsync/erpsync/internal/recordlog"
 	"github.com/erpsync/erpsync/internal/vendor"
-	"github.com/erpsync/erpsync/plugins/deadletter"
 )
 
 const (
@@ -104,7 +104,7 @@ Metrics: `+"`kis_bills_created`"+`, `+"`kis_bills_skipped`"+` (ledger hits), `+"
 				service.NewDurationField(koFieldBackoffInit).Description("Wait before the first retry; doubled on each further retry.").Default("500ms"),
 				service.NewDurationField(koFieldBackoffMax).Description("Longest wait between retries.").Default("30s"),
 			).Description("Backoff between retries of one bill.").Advanced(),
-			deadletter.RecordsField(),
+			recordlog.Spec(),
 		).
 		LintRule(`
 root = []
@@ -173,7 +173,7 @@ type kisOutput struct {
 
 	mCreated, mSkipped, mDuplicate, mRejected, mRetries *service.MetricCounter
 	// rec logs written bills and counts them for the console (nil: off).
-	rec *deadletter.Recorder
+	rec recordlog.Recorder
 }
 
 func newKISOutputFromParsed(conf *service.ParsedConfig, mgr *service.Resources) (*kisOutput, int, error) {
@@ -243,9 +243,10 @@ func newKISOutputFromParsed(conf *service.ParsedConfig, mgr *service.Resources) 
 	o.mDuplicate = m.NewCounter("erpsync_rows_duplicate_total", "target", "object")
 	o.mRejected = m.NewCounter("erpsync_rows_failed_total", "target", "object")
 	o.mRetries = m.NewCounter("kis_retries")
-	if o.rec, err = deadletter.RecorderFromParsed(conf, "kis"); err != nil {
+	if o.rec, err = recordlog.FromParsed(conf, "kis"); err != nil {
 		return nil, 0, fmt.Errorf("kis: %w", err)
 	}
+	o.rec = recordlog.OrNop(o.rec)
 	return o, maxInFlight, nil
 }
 
@@ -283,12 +284,12 @@ type kisOutcome struct{ action, number, id string }
 func (o *kisOutput) Write(ctx context.Context, msg *service.Message) error {
 	var out kisOutcome
 	err := o.write(ctx, msg, &out)
-	if err == nil && out.action != "" && o.rec != nil {
+	if err == nil && out.action != "" {
 		sid, _ := msg.MetaGet("source_id")
 		if sid == "" {
 			sid = out.number
 		}
-		if rerr := o.rec.Written(ctx, []deadletter.Record{{SourceID: sid, TargetNumber: out.number, TargetID: out.id, Action: out.action}}); rerr != nil {
+		if rerr := o.rec.Written(ctx, []recordlog.Record{{SourceID: sid, TargetNumber: out.number, TargetID: out.id, Action: out.action}}); rerr != nil {
 			// In KIS and in the ledger: delivered again, it is skipped
 			// and logged then.
 			return fmt.Errorf("kis: bill %s written but not logged, it will be delivered again: %w", out.number, rerr)
@@ -345,14 +346,14 @@ func (o *kisOutput) write(ctx context.Context, msg *service.Message, out *kisOut
 		}
 		if written {
 			o.mSkipped.Incr(1, "kis", o.api)
-			out.action, out.number = deadletter.ActionSkipped, billNo
+			out.action, out.number = recordlog.ActionSkipped, billNo
 			return nil
 		}
 		created, err := o.client.Create(ctx, o.api, bill)
 		switch {
 		case err == nil:
 			o.mCreated.Incr(1, "kis", o.api)
-			out.action, out.number, out.id = deadletter.ActionCreated, billNo, fmt.Sprint(created.FID)
+			out.action, out.number, out.id = recordlog.ActionCreated, billNo, fmt.Sprint(created.FID)
 			return o.record(ctx, key, billNo, ledgerEntry{FID: created.FID, FBillNo: created.FBillNo})
 		case IsDuplicate(err):
 			o.mDuplicate.Incr(1, "kis", o.api)
@@ -361,7 +362,7 @@ func (o *kisOutput) write(ctx context.Context, msg *service.Message, out *kisOut
 			} else {
 				o.log.Warnf("kis: bill %s already exists in KIS (written before this ledger knew it); treated as written: %v", billNo, err)
 			}
-			out.action, out.number = deadletter.ActionSkipped, billNo
+			out.action, out.number = recordlog.ActionSkipped, billNo
 			return o.record(ctx, key, billNo, ledgerEntry{FBillNo: billNo, Duplicate: true})
 		case ctx.Err() != nil:
 			return ctx.Err()
