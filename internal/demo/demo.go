@@ -8,6 +8,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -174,6 +175,40 @@ type run struct {
 	sb  *sandbox.Server
 	env map[string]string
 	db  *sql.DB
+	// unlock releases the demo's lock on the database (idempotent).
+	unlock func()
+}
+
+// demoLock names the MySQL lock a demo holds while it resets, fills and
+// verifies its tables.
+const demoLock = "erpsync_demo"
+
+// lockDemo takes the demo's lock on db (waiting up to 15 minutes for
+// another demo to finish) and returns its release.
+func lockDemo(ctx context.Context, db *sql.DB, w io.Writer) (func(), error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("demo: MySQL: %w", err)
+	}
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 0)", demoLock).Scan(&got); err == nil && got.Int64 != 1 {
+		fmt.Fprintln(w, "erpsync demo: another demo is using the demo tables at MYSQL_DSN; waiting for it to finish")
+		err = conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 900)", demoLock).Scan(&got)
+		if err == nil && got.Int64 != 1 {
+			err = errors.New("another demo held the lock for 15 minutes")
+		}
+	}
+	if err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("demo: waiting for the demo tables at MYSQL_DSN: %w", err)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			_, _ = conn.ExecContext(context.Background(), "SELECT RELEASE_LOCK(?)", demoLock)
+			_ = conn.Close()
+		})
+	}, nil
 }
 
 // Run starts the sandbox, runs the pipelines and verifies them. It writes
@@ -208,6 +243,14 @@ func Run(ctx context.Context, o Options, w io.Writer) ([]Result, error) {
 	mysqlReason := ""
 	if r.db, mysqlReason = openMySQL(ctx, o.MySQLDSN); r.db != nil {
 		defer r.db.Close()
+		// The demo's tables have fixed names: two demos on one database
+		// (two terminals, tests running side by side) take turns.
+		unlock, err := lockDemo(ctx, r.db, w)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+		r.unlock = unlock
 		if o.Console {
 			r.env["DEAD_LETTER_TABLE"], r.env["RECORDS_TABLE"] = demoDeadLetterTable, demoRecordsTable
 		}
@@ -258,6 +301,10 @@ func Run(ctx context.Context, o Options, w io.Writer) ([]Result, error) {
 		if err := r.verify(p, res); err != nil {
 			res.Err = err
 		}
+	}
+	if r.unlock != nil {
+		// Verified: another demo may reset the tables now.
+		r.unlock()
 	}
 	printSummary(w, results, o.StateDir)
 	if o.Console {

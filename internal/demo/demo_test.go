@@ -148,3 +148,40 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestIntegrationDemosTakeTurns: a second demo on the same database waits,
+// saying so, until the first released the demo tables.
+func TestIntegrationDemosTakeTurns(t *testing.T) {
+	db := erpsynctest.OpenDB(t)
+	ctx := context.Background()
+	first, err := lockDemo(ctx, db, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		second, err := lockDemo(ctx, db, out)
+		if err == nil {
+			second()
+		}
+		done <- err
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(out.String(), "waiting for it to finish") {
+		if time.Now().After(deadline) {
+			t.Fatal("the second demo did not say it waits")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the second demo went ahead while the first held the tables (%v)", err)
+	default:
+	}
+	first()
+	first() // idempotent
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
