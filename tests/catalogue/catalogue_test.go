@@ -66,7 +66,7 @@ func TestIntegrationEveryEntryReadsEveryDocumentOnce(t *testing.T) {
 // catalogue's description alone still delivers every document once.
 func TestIntegrationEveryEntrySurvivesHostileAnswers(t *testing.T) {
 	sb := streamtest.StartSandbox(t, 300, noLimits, func(o *sandbox.Options) {
-		o.Faults.Answers = core.AnswerFaults{Order: "random", NullRate: 0.25, TotalDriftRate: 0.25, DuplicateRate: 0.25, ShortPageRate: 0.25}
+		o.Faults.Answers = core.AnswerFaults{Order: "random", NullRate: 0.1, TotalDriftRate: 0.1, DuplicateRate: 0.1, ShortPageRate: 0.1}
 	})
 	everyDocumentOnce(t, sb)
 	// The faults were dealt to every vendor.
