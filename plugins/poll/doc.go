@@ -26,10 +26,13 @@
 //     requested range, the page is sorted ascending by that value, and the
 //     vendor counts (a total), the next request asks for page 0 of the
 //     window narrowed to start at the page's newest filter value — a
-//     "jump". Narrowing never skips a document that moved while the window
-//     was read, where numbered pages over a list that changes do.
+//     "jump" — or one second after it when no other row of the page
+//     shares that second, so no row is served twice. Narrowing never skips
+//     a document that moved while the window was read, where numbered
+//     pages over a list that changes do.
 //  2. Every jump is verified: the next query's total must be exactly the
-//     previous total minus the documents of the page below the jump point.
+//     previous total minus the documents of the page below the jump point
+//     (a row of the skipped second beyond the page makes it fall short).
 //     Otherwise documents left the window meanwhile, or the vendor was not
 //     sorted after all; only a read of the skipped range can tell, so that
 //     range is read again as a span of its own (rule 3).
@@ -50,31 +53,43 @@
 //     (clients take has_next and the page counts so that a disagreement
 //     reads one more page rather than one fewer), a full last page is
 //     confirmed by the next page being empty, and the rows must add up to
-//     the total. Without a total (bare-array interfaces), only a page
-//     shorter than the page size ends a pass, and only after the same
-//     request answered the same twice more (once more when passes are
-//     repeated anyway, rule 6; see rule 7 for the cheaper way on a stable
-//     filter): a null list or a page cut short mid-read looks exactly like
-//     the end otherwise.
+//     the total. Without a total but with has_next (Options.HasNext), a
+//     short page holding documents that has_next also calls the last ends
+//     the pass; a short page that promises more is asked for again (a page
+//     cut short still promises the rest), then has_next is believed.
+//     Without either (bare-array interfaces), only a page shorter than the
+//     page size ends a pass, and only after the same request answered the
+//     same twice more (once more when passes are repeated anyway, rule 6;
+//     see rule 7 for the cheaper way on a rising filter): a null list or a
+//     page cut short mid-read looks exactly like the end otherwise. An
+//     empty answer is always confirmed so.
 //  6. Without a total, numbered pages skip a document when one already
 //     read leaves the window (it changed and its filter value moved past
 //     the window's end); that document is then missing from the next pass.
 //     So a span is read when two passes in a row hold the same documents —
 //     unless the filter field never changes once a document exists (a
-//     create time: Options.StableFilter), where one pass is enough.
-//  7. Except on such a stable filter: there a short page that holds
-//     documents, the last page of its window, ends the window at once when
-//     the pass so far is sorted ascending by the filter inside the window.
-//     A page cut short loses its last rows, so only rows from the page's
-//     newest filter value on can be missing: the next window starts at
-//     that value instead of the window's end (both ends are inclusive), and
-//     the window's checkpoint stops there, so a restart reads it again too.
-//     The tail is confirmed when a later window reads past it; a run that
-//     stops when caught up asks for the last tail once more before it
-//     stops, and is done when that answer finds nothing after it (two
-//     answers agreeing). The only cost is that one call per run and windows
-//     starting a little earlier, where rule 5 costs two calls per window.
-//     Empty or null pages, and answers in any other order, keep rule 5.
+//     create time: Options.StableFilter), or the pass is one answer
+//     holding documents (nothing shifts inside one answer), where one pass
+//     is enough.
+//  7. On a rising filter (Options.RisingFilter: a stable field, or the
+//     documents' modified time, which only moves forward), a page that
+//     holds documents and is the last of its window ends the window at
+//     once when the pass so far is sorted ascending by the filter inside
+//     the window: a short page without a count (one pass of several pages
+//     without a count still needs rule 6), or a full page a count or
+//     has_next calls the last (a total that came out low says so too). A
+//     page cut short, or a count too low, loses rows only from the page's
+//     newest filter value on, and a row's value never moves back: the next
+//     window starts at that value instead of the window's end (both ends
+//     are inclusive), and the window's checkpoint stops there, so a
+//     restart reads it again too. The tail is confirmed when a later
+//     window reads past it. A run that stops when caught up asks for the
+//     last tail once more before it stops when its page held at least half
+//     a page (a page cut short still does), and is done when that answer
+//     finds nothing after it (two answers agreeing); a tail of a page less
+//     than half full is far likelier the end, and is left to the next run,
+//     whose checkpoint starts there. Empty or null pages, and answers in
+//     any other order, keep rule 5.
 //
 // Where a vendor's documentation is silent about its answers (sort order,
 // whether an empty list is [] or null, whether totals hold still), these

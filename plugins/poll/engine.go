@@ -65,6 +65,15 @@ type Options struct {
 	// otherwise two passes holding the same documents are needed. Inputs
 	// set it only for interfaces documented so and their default filter field.
 	StableFilter bool
+	// RisingFilter: the window's filter value of a document never moves
+	// back: a stable field, or the document's modified time. A row a
+	// page lost then still has a value at or after the page's newest one
+	// later, so a window may end on a page no later answer confirmed as
+	// long as the next window starts at that value (rule 7).
+	RisingFilter bool
+	// HasNext: the answers' More is the vendor's own has_next flag (not
+	// inferred from the page's length), for interfaces without a count.
+	HasNext bool
 	// DocumentID, when set, computes each document's id from the document
 	// (interface.document_id), replacing the client's.
 	DocumentID *bloblang.Executor
@@ -137,6 +146,9 @@ type cursor struct {
 	// tail is the newest filter value of the window's last page when that
 	// page was short and taken as the end without asking again (shortTail).
 	tail *time.Time
+	// tailFull: that page held at least half a page, as a page cut short
+	// does; a run that stops when caught up confirms such a tail.
+	tailFull bool
 }
 
 // pendingTail is what the last window left unconfirmed: rows at or after
@@ -145,6 +157,9 @@ type cursor struct {
 // and stops, [at, upTo] is asked once more.
 type pendingTail struct {
 	at, upTo time.Time
+	// confirm: ask for it once more before a run that stops when caught
+	// up stops (the page that left it held at least half a page).
+	confirm bool
 }
 
 // New builds an engine.
@@ -313,8 +328,13 @@ func (e *Engine) settleTail(c *cursor) {
 		e.tail = nil
 	case t != nil && !c.win.Start.After(t.at) && !c.tail.After(t.at) && !c.win.End.After(t.upTo):
 		e.tail = nil
+	case t != nil && !c.win.Start.After(t.at) && !c.tail.After(t.at):
+		// Two answers agree on [at, upTo]; only rows after upTo can be
+		// missing from this one's last page.
+		e.tail = &pendingTail{at: t.upTo, upTo: c.win.End, confirm: c.tailFull}
+		e.trk.shorten(c.state, t.upTo)
 	default:
-		e.tail = &pendingTail{at: *c.tail, upTo: c.win.End}
+		e.tail = &pendingTail{at: *c.tail, upTo: c.win.End, confirm: c.tailFull}
 		e.trk.shorten(c.state, *c.tail)
 	}
 }
@@ -368,10 +388,15 @@ func (e *Engine) nextCursor(ctx context.Context) (bool, error) {
 				if limit := w.Start.Add(e.o.Window.MaxSpan); w.End.After(limit) {
 					w.End = limit
 				}
-			case !ok && e.o.StopWhenCaughtUp:
-				// No window follows in this run: ask for the tail again.
+			case !ok && e.o.StopWhenCaughtUp && t.confirm:
+				// No window follows in this run, and the page that left
+				// the tail may have been cut short: ask for it again.
 				w, ok = Window{Start: t.at, End: t.upTo}, true
 			}
+			// A tail left by a page less than half full is left to the
+			// next run, as a continuous run leaves it to its next poll:
+			// the checkpoint stays at it (settleTail), so the next run's
+			// first window reads from there again.
 		}
 		if ok {
 			e.planned = true
@@ -394,7 +419,12 @@ func (e *Engine) nextCursor(ctx context.Context) (bool, error) {
 			if err := e.trk.waitIdle(ctx); err != nil {
 				return false, err
 			}
-			e.log.Infof("%s %s: caught up at %s", e.o.Vendor, e.o.API, e.prevEnd.Format(time.RFC3339))
+			if t := e.tail; t != nil {
+				e.log.Infof("%s %s: caught up at %s; the checkpoint stays at %s, where the last page ended without a count to prove it: the next run reads from there again",
+					e.o.Vendor, e.o.API, e.prevEnd.Format(time.RFC3339), t.at.Format(time.RFC3339))
+			} else {
+				e.log.Infof("%s %s: caught up at %s", e.o.Vendor, e.o.API, e.prevEnd.Format(time.RFC3339))
+			}
 			e.st.SetState(streamstate.StateFinished)
 			return false, nil
 		}

@@ -41,10 +41,35 @@ type fakeVendor struct {
 	// served without their last 1-3 rows (at least one stays).
 	shortRate float64
 	cuts      int
+	// hasNext (with noTotals): More is the vendor's has_next, true while
+	// rows follow the page (a cut page still promises them).
+	hasNext bool
+	// lowRate: share of answers whose total comes out 1-3 low, More
+	// following the reported total (a full last page then looks last).
+	lowRate float64
+	lows    int
+	// fakeLasts counts answers whose low total called a page the last
+	// while rows followed it.
+	fakeLasts int
+	// served counts the rows of every answer.
+	served int
 	// step is how far the clock moves per call (100ms when zero).
 	step time.Duration
 	// maxFetches, when set, fails every call after that many, permanently.
 	maxFetches int
+}
+
+// pairSeconds gives every second document the filter time of the one
+// before it (by number): windows then hold many seconds of two documents,
+// which page boundaries split.
+func (f *fakeVendor) pairSeconds() {
+	byNum := make([]*fakeDoc, len(f.docs))
+	for _, d := range f.docs {
+		byNum[d.num] = d
+	}
+	for i := 1; i < len(byNum); i += 2 {
+		byNum[i].modified = byNum[i-1].modified
+	}
 }
 
 type fakeDoc struct {
@@ -147,8 +172,20 @@ func (f *fakeVendor) FetchPage(ctx context.Context, api string, params map[strin
 		out.Docs = out.Docs[:n-min(1+f.rng.IntN(3), n-1)]
 		f.cuts++
 	}
+	f.served += len(out.Docs)
+	if !f.noTotals && f.lowRate > 0 && f.rng.Float64() < f.lowRate {
+		out.Total = max(0, out.Total-1-f.rng.IntN(3))
+		out.More = (page+1)*size < out.Total
+		f.lows++
+		if !out.More && (page+1)*size < len(in) {
+			f.fakeLasts++
+		}
+	}
 	if f.noTotals {
-		out.Total, out.More = -1, len(out.Docs) == size
+		out.Total = -1
+		if !f.hasNext {
+			out.More = len(out.Docs) == size
+		}
 	}
 	// A row of the window changes after the page was cut: it moves to now
 	// and every later row shifts one place toward the front.
@@ -477,12 +514,13 @@ func newStableEngine(t *testing.T, f Fetcher, clock *fakeClock, res *service.Res
 // TestShortPageEndsWindowAtOnce: without counts, on a filter that never
 // changes and an answer sorted by it, a window whose one page is short is
 // read with that one call; the next window starts at the page's newest
-// value, and only the run's last window is asked for once more before the
-// input stops (5 windows of 7 days over 31 days: 6 calls, not the 15 of
-// asking every short page twice more).
+// value (30 documents in 5 windows of 7 days over 31 days, pages of 20: 5
+// calls, not the 15 of asking every short page twice more). The run's last
+// such page, less than half full, is left to the next run: the checkpoint
+// stays at its newest value, and the next run reads from there.
 func TestShortPageEndsWindowAtOnce(t *testing.T) {
 	clock := &fakeClock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, shanghai)}
-	f := newFakeVendor(60, clock)
+	f := newFakeVendor(30, clock)
 	f.noTotals = true
 	res := service.MockResources(service.MockResourcesOptAddCache("cp"))
 	got := drain(t, newStableEngine(t, f, clock, res))
@@ -491,16 +529,37 @@ func TestShortPageEndsWindowAtOnce(t *testing.T) {
 			t.Fatalf("%s delivered %d times", id, len(got[id]))
 		}
 	}
-	if f.fetches != 6 {
-		t.Fatalf("%d calls for 5 windows of one short page each, want 6", f.fetches)
+	if f.fetches != 5 {
+		t.Fatalf("%d calls for 5 windows of one short page each, want 5", f.fetches)
+	}
+	var newest time.Time
+	for _, d := range f.docs {
+		if d.modified.After(newest) {
+			newest = d.modified
+		}
+	}
+	cp, ok := checkpoint(t, res)
+	if !ok || !cp.Equal(newest) {
+		t.Fatalf("checkpoint %v (stored %v), want the newest document's %v: the last page proved no end", cp, ok, newest)
+	}
+	clock.advance(time.Minute)
+	before := f.fetches
+	for id := range drain(t, newStableEngine(t, f, clock, res)) {
+		if !f.docs[id].modified.Equal(newest) {
+			t.Fatalf("the next run delivered %s (at %v), not at the tail %v", id, f.docs[id].modified, newest)
+		}
+	}
+	if n := f.fetches - before; n != 1 {
+		t.Fatalf("the next run made %d calls, want 1 (from the tail to now)", n)
 	}
 }
 
 // TestCutPagesLoseNothing: pages cut short mid-read (a row or three
 // missing while more pages follow), with null answers and without counts:
-// every document arrives, whether the answer is sorted by the filter (the
-// next window starts at a short page's newest value) or not (a short page
-// is asked for again); a restart after a stop reads nothing new.
+// every document arrives in one run, whether the answer is sorted by the
+// filter (the next window starts at a short page's newest value, and the
+// run's last such page, more than half full as a cut page is, is asked for
+// once more) or not (a short page is asked for again).
 func TestCutPagesLoseNothing(t *testing.T) {
 	for _, order := range []string{"", "desc", "id_desc"} {
 		t.Run("order "+order, func(t *testing.T) {
@@ -566,5 +625,136 @@ func TestTimeoutNamedOnce(t *testing.T) {
 	}
 	if vendor.TransportCode(err) != "timeout" {
 		t.Fatalf("transport code %q, want timeout", vendor.TransportCode(err))
+	}
+}
+
+// newRisingEngine is newEngine for an interface whose window filters on
+// the documents' modified time (it only moves forward), without lookback.
+func newRisingEngine(t *testing.T, f Fetcher, clock *fakeClock, res *service.Resources) *Engine {
+	t.Helper()
+	e := newEngine(t, f, clock, res, 0)
+	e.o.RisingFilter = true
+	return e
+}
+
+// everyLastVersion fails unless got holds every document of f, its last
+// delivery being its current version.
+func everyLastVersion(t *testing.T, f *fakeVendor, got map[string][]int) {
+	t.Helper()
+	for id, want := range f.truth() {
+		vs := got[id]
+		if len(vs) == 0 {
+			t.Fatalf("%s never delivered (%d of %d delivered)", id, len(got), len(f.docs))
+		}
+		if vs[len(vs)-1] != want {
+			t.Fatalf("%s: last version delivered %d, truth %d", id, vs[len(vs)-1], want)
+		}
+	}
+}
+
+// TestKeysetJumpsPastALoneNewestSecond: a counted, sorted answer whose full
+// page ends on a second no other row of the page shares is followed by a
+// query starting one second later, so no row is served twice (with 500
+// documents in pages of 20, jumping to the newest second itself serves 25
+// rows again); rows of that second beyond the page (pairs of documents per
+// second) make the next total fall short and the range is read again.
+func TestKeysetJumpsPastALoneNewestSecond(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, shanghai)}
+	f := newFakeVendor(500, clock)
+	res := service.MockResources(service.MockResourcesOptAddCache("cp"))
+	got := drain(t, newRisingEngine(t, f, clock, res))
+	everyLastVersion(t, f, got)
+	// One more row per window at most: a full last page leaves its newest
+	// second for the next window (rule 7).
+	if f.served > len(f.docs)+5 {
+		t.Fatalf("%d rows served for %d documents in 5 windows: rows were asked for again", f.served, len(f.docs))
+	}
+	for _, mutate := range []float64{0, 0.3} {
+		t.Run(fmt.Sprintf("seconds of two documents, mutations %.1f", mutate), func(t *testing.T) {
+			clock := &fakeClock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, shanghai)}
+			f := newFakeVendor(500, clock)
+			f.pairSeconds()
+			f.mutate = mutate
+			res := service.MockResources(service.MockResourcesOptAddCache("cp"))
+			got := drain(t, newRisingEngine(t, f, clock, res))
+			f.mu.Lock()
+			f.mutate = 0
+			f.mu.Unlock()
+			for id, vs := range drain(t, newEngine(t, f, clock, res, 10*time.Minute)) {
+				got[id] = append(got[id], vs...)
+			}
+			everyLastVersion(t, f, got)
+		})
+	}
+}
+
+// TestHasNextEndsOnItsShortPage: without a count, a short page the vendor's
+// has_next also calls the last ends its window with that one answer (60
+// documents, 5 windows of one page: 5 calls); with pages cut short (they
+// still promise the rest), null answers, rows changing while read and any
+// order, every document still arrives in its last version.
+func TestHasNextEndsOnItsShortPage(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, shanghai)}
+	f := newFakeVendor(60, clock)
+	f.noTotals, f.hasNext = true, true
+	res := service.MockResources(service.MockResourcesOptAddCache("cp"))
+	e := newRisingEngine(t, f, clock, res)
+	e.o.HasNext = true
+	everyLastVersion(t, f, drain(t, e))
+	if f.fetches != 5 {
+		t.Fatalf("%d calls for 5 windows of one short page each, want 5", f.fetches)
+	}
+	for _, order := range []string{"", "desc", "id_desc"} {
+		t.Run("hostile, order "+order, func(t *testing.T) {
+			clock := &fakeClock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, shanghai)}
+			f := newFakeVendor(500, clock)
+			f.noTotals, f.hasNext, f.order = true, true, order
+			f.shortRate, f.nullRate, f.mutate = 0.3, 0.1, 0.3
+			res := service.MockResources(service.MockResourcesOptAddCache("cp"))
+			e := newRisingEngine(t, f, clock, res)
+			e.o.HasNext = true
+			got := drain(t, e)
+			f.mu.Lock()
+			f.mutate = 0
+			f.mu.Unlock()
+			clock.advance(time.Minute)
+			e = newEngine(t, f, clock, res, 10*time.Minute)
+			e.o.RisingFilter, e.o.HasNext = true, true
+			for id, vs := range drain(t, e) {
+				got[id] = append(got[id], vs...)
+			}
+			everyLastVersion(t, f, got)
+			if f.cuts == 0 || f.nulls == 0 {
+				t.Fatalf("%d cut pages and %d null answers: the faults were not exercised", f.cuts, f.nulls)
+			}
+		})
+	}
+}
+
+// TestLowTotalsLoseNothing: totals that come out low make a full page look
+// like the last (windows of 22 documents in pages of 20, half the answers
+// counting 1-3 short); sorted, the next window starts at its newest second,
+// and the run's last such page is asked for once more; in any other order
+// the next page is asked for. Every document arrives in its last version.
+func TestLowTotalsLoseNothing(t *testing.T) {
+	for _, order := range []string{"", "desc", "id_desc"} {
+		t.Run("order "+order, func(t *testing.T) {
+			clock := &fakeClock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, shanghai)}
+			f := newFakeVendor(0, clock)
+			start := clock.Now().Add(-31 * 24 * time.Hour)
+			for w := range 4 {
+				for j := range 22 {
+					id := fmt.Sprintf("D%05d", w*22+j)
+					f.docs[id] = &fakeDoc{id: id, num: w*22 + j, version: 1,
+						modified: start.Add(time.Duration(w)*7*24*time.Hour + time.Hour + time.Duration(j)*time.Minute)}
+				}
+			}
+			f.order, f.lowRate = order, 0.5
+			res := service.MockResources(service.MockResourcesOptAddCache("cp"))
+			everyLastVersion(t, f, drain(t, newRisingEngine(t, f, clock, res)))
+			if f.fakeLasts == 0 {
+				t.Fatal("no low total called a full page the last: the fault was not exercised")
+			}
+		})
 	}
 }

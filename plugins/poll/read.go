@@ -144,14 +144,25 @@ func (e *Engine) keysetPage(c *cursor, s *span, p vendor.Page) (outcome, string)
 		// possible; the rest of the span is read by page numbers.
 		return e.toNumbered(c, s, p)
 	}
-	below := 0
+	below, ties := 0, 0
 	for _, d := range p.Docs {
 		if d.Filter.Before(newest) {
 			below++
 		}
+		if d.Filter.Truncate(time.Second).Equal(newest.Truncate(time.Second)) {
+			ties++
+		}
 	}
-	s.jump = &jump{from: s.q, to: newest, total: p.Total, below: below}
-	s.q = newest
+	to := newest
+	if next := newest.Truncate(time.Second).Add(time.Second); ties == 1 && !next.After(s.hi.Truncate(time.Second)) {
+		// The newest second holds one document of the page: the next
+		// query starts after it, so the page's rows are not asked for
+		// again. A row of that second beyond the page makes the next
+		// total fall short, and [from, to] is read again (rule 2).
+		to, below = next, len(p.Docs)
+	}
+	s.jump = &jump{from: s.q, to: to, total: p.Total, below: below}
+	s.q = to
 	return stepNext, ""
 }
 
@@ -255,18 +266,37 @@ func (e *Engine) passPage(c *cursor, s *span, p vendor.Page) (outcome, string) {
 		if size > 0 {
 			end = short
 		}
+		if e.o.HasNext && size > 0 && len(p.Docs) > 0 {
+			switch {
+			case short && !p.More:
+				// The vendor's has_next and the page's length agree: the
+				// end, taken at once (a page cut short still promises the
+				// rest; an empty or null answer keeps rule 5).
+				ps.reasks, ps.same = 0, 0
+				ps.lastIDs, ps.lastNew = nil, nil
+				return e.passEnd(s)
+			case short && p.More:
+				// More is promised after a short page: the rows missing
+				// here would be on no other page. Ask again; if it stays
+				// short, has_next is believed and the next page read.
+				if ps.reasks < maxReasks && !(reasked && sameIDs(prevIDs, ids)) {
+					ps.reasks++
+					return stepNext, ""
+				}
+				end = false
+			case !short && !p.More:
+				// A full page the vendor says is the last.
+				if tail, ok := e.shortTail(c, s, p); ok {
+					return e.tailEnd(c, s, tail, len(p.Docs), size)
+				}
+			}
+		}
 		if end {
 			if tail, ok := e.shortTail(c, s, p); ok {
 				// The window's last page, short, sorted: taken as the end
 				// at once. Only its newest second may hide rows a cut page
 				// lost; the next window starts there (rule 7).
-				ps.reasks, ps.same = 0, 0
-				ps.lastIDs, ps.lastNew = nil, nil
-				out, why := e.passEnd(s)
-				if out == stepDone {
-					c.tail = &tail
-				}
-				return out, why
+				return e.tailEnd(c, s, tail, len(p.Docs), size)
 			}
 			if reasked && sameIDs(prevIDs, ids) {
 				ps.same++
@@ -274,7 +304,7 @@ func (e *Engine) passPage(c *cursor, s *span, p vendor.Page) (outcome, string) {
 				ps.same = 0
 			}
 			need := endConfirmations
-			if !e.o.StableFilter {
+			if !e.o.StableFilter && !snapshot(s) {
 				// Two agreeing passes are required anyway (passEnd): one
 				// more answer to the last page is enough per pass.
 				need = 1
@@ -297,7 +327,12 @@ func (e *Engine) passPage(c *cursor, s *span, p vendor.Page) (outcome, string) {
 		return stepNext, ""
 	} else if end && !short && size > 0 && !ps.probed {
 		// The count says a full page is the last: a total that came out
-		// low would say so too. The next page must be empty.
+		// low would say so too. Sorted, on a rising filter, the page may
+		// end the window with its newest value as the unconfirmed tail
+		// (rule 7); otherwise the next page must be empty.
+		if tail, ok := e.shortTail(c, s, p); ok {
+			return e.tailEnd(c, s, tail, len(p.Docs), size)
+		}
 		ps.probed = true
 		ps.reasks, ps.same = 0, 0
 		ps.lastIDs, ps.lastNew = nil, nil
@@ -332,12 +367,42 @@ func (e *Engine) passPage(c *cursor, s *span, p vendor.Page) (outcome, string) {
 // other order, is confirmed by asking again (rule 5).
 func (e *Engine) shortTail(c *cursor, s *span, p vendor.Page) (time.Time, bool) {
 	ps := &s.pass
-	if !e.o.StableFilter || e.noKeyset || c == nil || c.full || s.lo.IsZero() || len(p.Docs) == 0 || ps.unsorted ||
+	if !(e.o.RisingFilter || e.o.StableFilter) || e.noKeyset || c == nil || c.full || s.lo.IsZero() || len(p.Docs) == 0 || ps.unsorted ||
 		len(c.spans) != 1 || c.spans[0] != s || !s.hi.Equal(c.win.End) {
+		return time.Time{}, false
+	}
+	if ps.total < 0 && !e.o.StableFilter && !snapshot(s) {
+		// Documents may have left the window between this pass's pages
+		// (rule 6): two agreeing passes are needed, not a tail.
 		return time.Time{}, false
 	}
 	newest, ok := ascending(p.Docs, ps.newest, s.lo, s.hi)
 	return newest, ok
+}
+
+// snapshot says whether the pass over s is one answer holding documents:
+// page 0, the last. Nothing can shift between the pages of one answer, so
+// rule 6 does not apply: a single such pass is the span's documents (an
+// empty answer, which a null list would look like, still needs two).
+func snapshot(s *span) bool { return s.page == 0 && s.pass.rows > 0 }
+
+// tailEnd ends span s on its current page, of n rows in pages of size,
+// leaving tail (the page's newest filter value) for the next window to
+// start at (rule 7).
+func (e *Engine) tailEnd(c *cursor, s *span, tail time.Time, n, size int) (outcome, string) {
+	ps := &s.pass
+	ps.reasks, ps.same = 0, 0
+	ps.lastIDs, ps.lastNew = nil, nil
+	out, why := e.passEnd(s)
+	if out == stepDone {
+		c.tail = &tail
+		// A page cut short still holds most of a page; one less than
+		// half full is far likelier the end, and a run that stops when
+		// caught up leaves it to the next run (nothing is lost: the
+		// checkpoint stays at the tail).
+		c.tailFull = 2*n >= size
+	}
+	return out, why
 }
 
 // follow records the order of a page accepted into the pass: whether the
@@ -378,7 +443,7 @@ func (e *Engine) passEnd(s *span) (outcome, string) {
 		ps.note(fmt.Sprintf("the pages held %d documents, the vendor counted %d", ps.rows, ps.total))
 	}
 	why := ps.dirty
-	if why == "" && ps.total < 0 && !e.o.StableFilter {
+	if why == "" && ps.total < 0 && !e.o.StableFilter && !snapshot(s) {
 		// Without a count, numbered pages skip a document when one already
 		// read leaves the window (it changed and moved past the end); that
 		// one is then missing from the next pass. So a span is read when two

@@ -2,6 +2,7 @@ package poll
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -10,6 +11,8 @@ import (
 	// registered first.
 	_ "github.com/redpanda-data/benthos/v4/public/components/pure"
 	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/erpsync/erpsync/internal/catalogue"
 )
 
 // Field names of the poll engine contract; they are part of the user
@@ -131,6 +134,16 @@ func (o *Options) ApplyInterface(i Interface) {
 	if o.Params == nil && i.Window != nil {
 		o.WindowParams = i.WindowParams
 	}
+	o.ApplyAnswerShape(i)
+}
+
+// ApplyAnswerShape sets what the engine may assume of the interface's
+// answers: whether the window's filter only rises (StableFilter set
+// before, or the filter is the document's modified time) and whether More
+// is the vendor's has_next.
+func (o *Options) ApplyAnswerShape(i Interface) {
+	o.RisingFilter = o.StableFilter || (o.FilterField != "" && slices.Contains(i.Modified, o.FilterField))
+	o.HasNext = i.Paging.End == catalogue.EndHasNext
 }
 
 // ParseOptions reads the engine's fields.

@@ -121,6 +121,7 @@ func newXBBInputFromParsed(conf *service.ParsedConfig, mgr *service.Resources) (
 	if opts.FilterField == "" {
 		opts.FilterField = DefaultFilterField
 	}
+	opts.ApplyAnswerShape(iface)
 	cfg.FilterField = opts.FilterField
 	cfg.MaxAnswerBytes = int64(opts.MaxAnswerBytes)
 	if opts.Timeout > 0 {
