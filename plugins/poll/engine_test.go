@@ -486,15 +486,7 @@ func TestHostileVendorsLoseNothing(t *testing.T) {
 			for id, vs := range drain(t, newEngine(t, f, clock, res, 10*time.Minute)) {
 				got[id] = append(got[id], vs...)
 			}
-			for id, want := range f.truth() {
-				vs := got[id]
-				if len(vs) == 0 {
-					t.Fatalf("%s never delivered (%d of %d delivered)", id, len(got), len(f.docs))
-				}
-				if vs[len(vs)-1] != want {
-					t.Fatalf("%s: last version delivered %d, truth %d", id, vs[len(vs)-1], want)
-				}
-			}
+			everyLastVersion(t, f, got)
 			if tt.nullRate > 0 && f.nulls == 0 {
 				t.Fatal("no null answer was served")
 			}
