@@ -222,6 +222,11 @@ func (e *Engine) ReadBatch(ctx context.Context) (service.MessageBatch, service.A
 		if e.stoppedErr() != nil {
 			return nil, nil, service.ErrEndOfInput
 		}
+		if err := ctx.Err(); err != nil {
+			// Empty pages loop here without returning: a client that
+			// does not watch ctx would otherwise keep the read going.
+			return nil, nil, err
+		}
 		if e.cur == nil {
 			ok, err := e.nextCursor(ctx)
 			if err != nil {

@@ -750,3 +750,42 @@ func TestLowTotalsLoseNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestTailConfirmedByTheNextPoll: a continuous read whose last page left a
+// tail (a short page on a stable filter) does not keep its checkpoint at
+// the newest document while nothing new comes: the next poll's answer
+// agreeing on the tail's range confirms it, and the one after, finding
+// nothing, moves the checkpoint to its end (5 windows, then a poll of one
+// call and an empty one of three: 9 calls; the vendor refuses a tenth).
+func TestTailConfirmedByTheNextPoll(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, shanghai)}
+	f := newFakeVendor(30, clock)
+	f.noTotals, f.step, f.maxFetches = true, 10*time.Second, 9
+	var newest time.Time
+	for _, d := range f.docs {
+		if d.modified.After(newest) {
+			newest = d.modified
+		}
+	}
+	res := service.MockResources(service.MockResourcesOptAddCache("cp"))
+	e := newStableEngine(t, f, clock, res)
+	e.o.StopWhenCaughtUp, e.o.PollInterval = false, time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		_, ack, err := e.ReadBatch(ctx)
+		if err != nil {
+			break
+		}
+		if err := ack(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the read did not stop at the vendor's refusal")
+	}
+	cp, ok := checkpoint(t, res)
+	if !ok || !cp.After(newest.Add(12*time.Hour)) {
+		t.Fatalf("checkpoint %v (stored %v) after %d calls: it stays near the newest document %v", cp, ok, f.fetches, newest)
+	}
+}
