@@ -102,7 +102,7 @@ func Fields(apiDoc, paramsDoc string, lim VendorLimits) []*service.ConfigField {
 		service.NewAnyField(FieldPageSize).Description(pageDoc).Default(0),
 		service.NewDurationField(FieldPollInterval).Description("Wait between polls once caught up.").Default("1m"),
 		service.NewBoolField(FieldStopWhenCaughtUp).
-			Description("End the input once the newest window (or the one full read) is read and every message acknowledged, so cron-style and backfill runs exit by themselves.").
+			Description("End the input once the newest window (or the one full read) is read and every message acknowledged, so cron-style and backfill runs exit by themselves. When the run's last page could not prove it was the last (no count, and less than half a page), the checkpoint stays at that page's newest filter value and the next run reads from there again.").
 			Default(false),
 		service.NewObjectField(FieldCheckpoint,
 			service.NewStringField(FieldCheckpointCache).Description("Name of the cache resource holding the checkpoint; empty keeps none (every start begins at `window.start`).").Default(""),
