@@ -31,6 +31,10 @@ func TestMethods(t *testing.T) {
 		{"kd_datetime timestamp", `root = this.ts_parse("2006-01-02T15:04:05Z07:00").kd_datetime()`, "2024-06-01T02:00:00Z", "2024-06-01T10:00:00", false},
 		{"kd_datetime garbage", `root = this.kd_datetime()`, "next tuesday", nil, true},
 		{"kd_datetime null", `root = this.kd_datetime()`, nil, nil, true},
+		{"cn_datetime unix", `root = this.cn_datetime()`, int64(1717207200), "2024-06-01 10:00:00", false},
+		{"cn_datetime unix ms text", `root = this.cn_datetime()`, "1717207200000", "2024-06-01 10:00:00", false},
+		{"cn_datetime wall clock", `root = this.cn_datetime()`, "2021-09-18 11:02:19.807", "2021-09-18 11:02:19", false},
+		{"cn_datetime empty", `root = this.cn_datetime()`, "", nil, true},
 		{"cn_time", `root = this.cn_time().ts_unix()`, "2024-06-01 10:00:00", int64(1717207200), false},
 		{"cn_time date", `root = this.cn_time().ts_unix()`, "2024-06-01", int64(1717171200), false},
 		{"cn_time negative", `root = this.cn_time()`, int64(-5), nil, true},
@@ -90,7 +94,7 @@ func TestParseCNTimeZone(t *testing.T) {
 
 // TestSpecExamples runs the examples the method docs show users.
 func TestSpecExamples(t *testing.T) {
-	ours := map[string]bool{"kd_ref": true, "kd_datetime": true, "cn_time": true, "kd_quote": true}
+	ours := map[string]bool{"kd_ref": true, "kd_datetime": true, "cn_time": true, "kd_quote": true, "cn_datetime": true}
 	seen := 0
 	bloblang.GlobalEnvironment().WalkMethods(func(name string, view *bloblang.MethodView) {
 		if !ours[name] {
