@@ -62,6 +62,7 @@ var Components = []Component{
 	{"rate_limit", "token_bucket"},
 	{"metrics", "prometheus"},
 	{"scanner", "xlsx"},
+	{"bloblang_method", "cn_datetime"},
 	{"bloblang_method", "cn_time"},
 	{"bloblang_method", "kd_datetime"},
 	{"bloblang_method", "kd_quote"},
